@@ -4,7 +4,8 @@
 # ansible-test derives the collection name from the *real* path of the cwd, which must end in
 # ansible_collections/<namespace>/<name>; the build/collections symlink is not enough. So we copy
 # the tracked + untracked-but-not-ignored files into build/sanity/ansible_collections/argusai/resilience.
-# The copy has no .git, so ansible-test uses its "unversioned" source provider (no extra flags needed).
+# The copy gets its own (empty) git repo: ansible-test walks up from the cwd to find a content root,
+# and without one it would find this repo's .git, where build/ is ignored, and skip every target.
 #
 # Extra arguments are passed to ansible-test (e.g. `scripts/sanity.sh --test pep8`).
 set -euo pipefail
@@ -46,6 +47,19 @@ PY
     fi
 fi
 
+# --- shellcheck: ansible-test's "shellcheck" sanity test is skipped (with a warning) without it --
+if ! command -v shellcheck >/dev/null 2>&1; then
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        say "installing Debian's shellcheck for the shellcheck sanity test ..."
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y -qq shellcheck >/dev/null 2>&1 ||
+            { apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null; } ||
+            say "could not install shellcheck; ansible-test will skip that test"
+    else
+        say "shellcheck not found; ansible-test will skip the shellcheck sanity test"
+    fi
+fi
+
 # --- copy the collection to a real ansible_collections/argusai/resilience path ---------------
 DEST="$ROOT/build/sanity/ansible_collections/argusai/resilience"
 rm -rf "$DEST"
@@ -58,6 +72,7 @@ git ls-files -z -co --exclude-standard |
     tar -C "$ROOT" --null -T - -cf - | tar -C "$DEST" -xf -
 
 cd "$DEST"
+git init -q .  # ansible-test's git provider lists `git ls-files --cached --others --exclude-standard`
 export PATH="$VENV/bin:$PATH"
 unset ANSIBLE_CONFIG ANSIBLE_COLLECTIONS_PATH
 say "ansible-test sanity --local --python $PYVER (in $DEST)"
