@@ -49,7 +49,7 @@ sanity: venv
 
 # pytest exit code 5 = "no tests collected": fine while a suite has no tests yet.
 unit: venv
-	@if ! ls tests/unit/test_*.py tests/unit/**/test_*.py >/dev/null 2>&1; then \
+	@if [[ -z "$$(find tests/unit -name 'test_*.py' 2>/dev/null)" ]]; then \
 	    echo "unit: no tests in tests/unit yet - nothing to run"; exit 0; fi; \
 	rc=0; $(BIN)/pytest tests/unit --cov --cov-branch --cov-report=term-missing $(PYTEST_ARGS) || rc=$$?; \
 	if [[ $$rc -ne 0 && $$rc -ne 5 ]]; then exit $$rc; fi; \
@@ -58,7 +58,7 @@ unit: venv
 	    $(BIN)/coverage report --include='*/plugins/module_utils/errors.py' --fail-under=$(ERRORS_COV_MIN); fi
 
 integration: venv docker
-	@if ! ls tests/integration/test_*.py tests/integration/**/test_*.py >/dev/null 2>&1; then \
+	@if [[ -z "$$(find tests/integration -name 'test_*.py' 2>/dev/null)" ]]; then \
 	    echo "integration: no tests in tests/integration yet - nothing to run"; exit 0; fi; \
 	rc=0; $(BIN)/pytest tests/integration $(PYTEST_ARGS) || rc=$$?; \
 	if [[ $$rc -ne 0 && $$rc -ne 5 ]]; then exit $$rc; fi
