@@ -14,9 +14,10 @@ so that a pipeline or an agent decides what to do from ``code`` and
 from __future__ import annotations
 
 import errno
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any
 
 # Categories tell who can fix a failure: the host/daemon, a resource on it, the
 # application in a container, the network between containers, or the caller's input.
@@ -295,7 +296,10 @@ def invalid_input(field_name: str, value: Any, reason: str) -> ArgusError:
     return ArgusError(
         "INVALID_INPUT",
         f"{field_name}: {reason} (got {value!r})",
-        {"field": field_name, "value": value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)},
+        {
+            "field": field_name,
+            "value": value if isinstance(value, (str, int, float, bool, type(None))) else repr(value),
+        },
     )
 
 

@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import (
@@ -45,7 +46,9 @@ def require_docker_sdk(module: AnsibleModule) -> None:
 def client_for(module: AnsibleModule, connect_timeout: float | None = None):
     """A connected client built from the module's connection options."""
     if module.params["timeout"] <= 0:
-        raise ArgusError("INVALID_INPUT", "timeout must be > 0", {"field": "timeout", "value": module.params["timeout"]})
+        raise ArgusError(
+            "INVALID_INPUT", "timeout must be > 0", {"field": "timeout", "value": module.params["timeout"]}
+        )
     return connect(module.params["docker_host"], module.params["timeout"], connect_timeout)
 
 

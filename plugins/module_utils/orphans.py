@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ansible_collections.argusai.resilience.plugins.module_utils import labels as L
@@ -28,7 +27,9 @@ def _list(api: Any, resource_type: str, project: str) -> list[dict[str, Any]]:
     """One low-level list call per type: no per-resource inspect."""
     filters = L.project_filter(project)
     if resource_type == "containers":
-        rows = [(r["Id"], r["Names"][0].lstrip("/"), r.get("Labels")) for r in api.containers(all=True, filters=filters)]
+        rows = [
+            (r["Id"], r["Names"][0].lstrip("/"), r.get("Labels")) for r in api.containers(all=True, filters=filters)
+        ]
     elif resource_type == "networks":
         rows = [(r["Id"], r["Name"], r.get("Labels")) for r in api.networks(filters=filters)]
     else:
@@ -47,8 +48,7 @@ def find_orphans(
     ``argusai.managed=true`` of this project can ever be returned.
     """
     L.validate_project(project)
-    with ThreadPoolExecutor(max_workers=len(resource_types) or 1) as pool:
-        listed = list(pool.map(lambda t: _list(client.api, t, project), resource_types))
+    listed = [_list(client.api, t, project) for t in resource_types]
     orphans = []
     for resources in listed:
         for resource in resources:

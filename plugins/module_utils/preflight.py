@@ -8,8 +8,9 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, from_exception, utc_now
 from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
