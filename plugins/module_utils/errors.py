@@ -345,6 +345,10 @@ CLASSIFICATION_TABLE: tuple[Rule, ...] = (
     Rule("CONTAINER_CRASH", status=(500, 599), explanation="executable file not found", cause="bad_command"),
     Rule("CONTAINER_CRASH", status=(400, 499), explanation="no such file or directory", cause="bad_command"),
     Rule("CONTAINER_CRASH", status=(500, 599), explanation="no such file or directory", cause="bad_command"),
+    # Removals the daemon refuses because something still uses the resource, or does already.
+    Rule("CLEANUP_FAILED", status=409, explanation="volume is in use", cause="volume_in_use"),
+    Rule("CLEANUP_FAILED", status=403, explanation="has active endpoints", cause="network_in_use"),
+    Rule("CLEANUP_FAILED", status=409, explanation="is already in progress", cause="removal_in_progress"),
     Rule("INVALID_INPUT", status=400, cause="rejected_by_daemon"),
     Rule("INVALID_INPUT", exception="InvalidArgument", cause="rejected_by_sdk"),
     Rule("DOCKER_API_ERROR", status=(500, 599), cause="daemon_error"),
