@@ -57,6 +57,15 @@ if pgrep -x dockerd >/dev/null 2>&1; then
     say "dockerd is already running (pid $(pgrep -x dockerd | head -1)); waiting for it to answer ..."
 else
     # containerd: docker.io's dockerd starts its own managed containerd when none runs.
+    # A dockerd killed hard (e.g. when CI ends a session) leaves its pid file behind.
+    for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
+        if [[ -f "$pidfile" ]]; then
+            pid=$(cat "$pidfile" 2>/dev/null || true)
+            if [[ -z "$pid" ]] || ! kill -0 "$pid" 2>/dev/null; then
+                rm -f "$pidfile"
+            fi
+        fi
+    done
     say "Starting $DOCKERD (log: $LOG) ..."
     mkdir -p "$(dirname "$LOG")"
     # setsid + nohup: the daemon must survive the make/CI process group that started it.

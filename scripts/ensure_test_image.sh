@@ -21,23 +21,36 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
 # 1. a static busybox binary from Debian's package (download only, no install needed)
-(cd "$WORK" && apt-get download busybox-static >/dev/null 2>&1) || {
-    say "apt-get download busybox-static failed; refreshing package lists ..."
-    apt-get update -qq
-    (cd "$WORK" && apt-get download busybox-static >/dev/null)
-}
-dpkg-deb -x "$WORK"/busybox-static_*.deb "$WORK/deb"
-BB="$WORK/deb/bin/busybox"
+# Prefer what is already on disk: an installed busybox-static, or a .deb in apt's cache.
+BB=""
+if dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed' && [[ -x /bin/busybox ]]; then
+    BB=/bin/busybox
+else
+    deb=$(find /var/cache/apt/archives -maxdepth 1 -name 'busybox-static_*.deb' 2>/dev/null | sort | tail -1)
+    if [[ -z "$deb" ]]; then
+        chmod 0755 "$WORK" # apt's _apt user downloads into it
+        (cd "$WORK" && apt-get download busybox-static >/dev/null 2>&1) || {
+            say "apt-get download busybox-static failed; refreshing package lists ..."
+            apt-get update -qq
+            (cd "$WORK" && apt-get download busybox-static >/dev/null)
+        }
+        deb=$(find "$WORK" -maxdepth 1 -name 'busybox-static_*.deb' | head -1)
+    fi
+    dpkg-deb -x "$deb" "$WORK/deb"
+    BB="$WORK/deb/bin/busybox"
+fi
+"$BB" --list >"$WORK/applets"
+grep -qx nc "$WORK/applets" || { say "$BB has no nc applet"; exit 1; }
 
 # 2. minimal rootfs: /bin/busybox + a symlink per applet
 R="$WORK/rootfs"
 mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,etc,tmp,root,var/www,proc,sys,dev,run}
 chmod 1777 "$R/tmp"
 install -m 0755 "$BB" "$R/bin/busybox"
-for applet in $("$R/bin/busybox" --list); do
+while IFS= read -r applet; do
     [[ "$applet" == busybox ]] && continue
     ln -sf busybox "$R/bin/$applet"
-done
+done <"$WORK/applets"
 cat >"$R/etc/passwd" <<'PW'
 root:x:0:0:root:/root:/bin/sh
 nobody:x:65534:65534:nobody:/nonexistent:/bin/false
