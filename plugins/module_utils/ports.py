@@ -116,7 +116,10 @@ _FAMILY_MISSING = (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL, errno.EPROTONOSUPPOR
 
 @dataclass(frozen=True)
 class Holder:
-    """Who holds a port. ``type``: process, container, request, reservation, excluded or unknown."""
+    """Who holds a port.
+
+    ``type``: process, container, request, reservation, excluded, time_wait or unknown.
+    """
 
     type: str
     pid: int | None = None
@@ -136,6 +139,8 @@ class Holder:
             return f"process {self.process}" if self.process else "a process"
         if self.type == "container":
             return f"container {self.container} ({self.container_id})"
+        if self.type == "time_wait":
+            return "connections in TIME_WAIT"
         if self.type == "request":
             return f"service {self.service} of the same request"
         if self.type == "reservation":
@@ -415,13 +420,34 @@ def _holder_from_proc(port: int, protocol: str, proc_root: str = "/proc") -> Hol
     return Holder("process")
 
 
+def _in_time_wait(port: int) -> bool:
+    """Whether a TCP connection on local ``port`` lingers in TIME_WAIT (state 06 in /proc/net)."""
+    for table in ("tcp", "tcp6"):
+        try:
+            with open(f"/proc/net/{table}", encoding="ascii") as handle:
+                next(handle, None)
+                for line in handle:
+                    fields = line.split()
+                    if len(fields) > 3 and fields[3] == "06" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                        return True
+        except OSError:
+            continue
+    return False
+
+
 def find_process_holder(port: int, protocol: str = "tcp") -> Holder | None:
-    """The process holding ``port`` (psutil first, /proc fallback), or None when none is visible."""
+    """The process holding ``port`` (psutil first, /proc fallback), or None when none is visible.
+
+    A TCP port refused only because of connections in TIME_WAIT is reported as
+    ``{type: time_wait}`` (no process holds it; the kernel frees it within a minute).
+    """
     holder = _holder_from_psutil(port, protocol) if HAS_PSUTIL else None
     if holder is None or holder.pid is None:
         fallback = _holder_from_proc(port, protocol)
         if fallback is not None and (holder is None or fallback.pid is not None):
             holder = fallback
+    if holder is None and protocol == "tcp" and _in_time_wait(port):
+        holder = Holder("time_wait")
     return holder
 
 
@@ -587,6 +613,9 @@ class PortResolver:
     ``client``: a docker.DockerClient (its published ports count as taken) or None.
     ``reservations``: a :class:`ReservationStore` (default: the host-wide one) or None.
     ``events``: anything with ``emit(type, **data)`` (events.EventLog) or None.
+    ``owner_prefix``: lease owner is ``<owner_prefix>/<service>`` (the module passes the project);
+    a lease of the same owner does not block it. None: every resolution is its own owner.
+    ``lease``: False reads the leases but writes none (check mode).
     """
 
     def __init__(
@@ -597,6 +626,7 @@ class PortResolver:
         reservations: ReservationStore | None | str = "default",
         events=None,
         owner_prefix: str | None = None,
+        lease: bool = True,
         probe: Callable[[int, str, Iterable[tuple[int, str]]], int | None] = bind_probe,
         holder_lookup: Callable[[int, str], Holder | None] = find_process_holder,
     ) -> None:
@@ -606,6 +636,7 @@ class PortResolver:
         self.reservations = ReservationStore() if reservations == "default" else reservations
         self.events = events
         self.owner_prefix = owner_prefix
+        self.lease = lease
         self.probe = probe
         self.holder_lookup = holder_lookup
         self.probes = 0
@@ -635,7 +666,7 @@ class PortResolver:
                 if pick.port is not None:
                     handed[(entry.protocol, pick.port)] = entry.name
             failures = [pick for pick in picks if pick.port is None]
-            if not failures:
+            if not failures and self.lease:
                 for pick in picks:
                     leases.lease(pick.request.protocol, pick.port, self._owner(pick.request), pick.request.name)
         return self._report(picks, strategy)
