@@ -422,8 +422,16 @@ def classify(exc: BaseException) -> tuple[str, str]:
 
 
 def root_cause_message(exc: BaseException) -> str:
-    """The innermost readable message of an exception chain."""
+    """The daemon's explanation when there is one, else the innermost readable message of the chain.
+
+    (An ``APIError`` wraps the requests ``HTTPError``, whose text is only "409 Client Error ...";
+    the daemon's reason, e.g. "volume is in use", is the APIError's ``explanation``.)
+    """
     chain = _causes(exc)
+    for candidate in chain:
+        explanation = getattr(candidate, "explanation", None)
+        if explanation:
+            return str(explanation)
     for candidate in reversed(chain):
         text = getattr(candidate, "explanation", None) or str(candidate)
         if text:
