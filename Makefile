@@ -13,8 +13,11 @@ PY   := $(BIN)/python
 # Ansible must use this repo's config and see this collection, from any cwd.
 export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(ROOT)/build/collections
-export ANSIBLE_NOCOLOR := $(if $(CI),1,)
-export ANSIBLE_FORCE_COLOR := $(if $(CI),,$(ANSIBLE_FORCE_COLOR))
+ifdef CI
+export ANSIBLE_NOCOLOR := 1
+export NO_COLOR := 1
+export PY_COLORS := 0
+endif
 export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
