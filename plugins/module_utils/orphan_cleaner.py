@@ -1,0 +1,249 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ArgusAI
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Orphan cleanup: remove what earlier runs of a project left behind, and nothing else.
+
+What is removed is exactly what :func:`orphans.find_orphans` returns: resources labeled
+``argusai.managed=true`` and ``argusai.project=<project>`` whose ``argusai.run-id`` is not the
+current run, created before the cleanup started. Containers go first (forced, with their
+anonymous volumes), then networks, then volumes, so that nothing the cleanup itself removes
+still holds a network or a volume. Within a type the removals run in parallel.
+
+Each resource succeeds or fails on its own. A resource that is already gone (another cleanup
+won the race) counts as removed. A network that still has a container attached, or a volume
+still mounted, is reported in ``failed`` with the daemon's refusal: the cleaner never
+disconnects or stops a container it was not asked to remove.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from ansible_collections.argusai.resilience.plugins.module_utils import labels as L
+from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import HAS_DOCKER, NotFound
+from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, classify, from_exception
+from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
+from ansible_collections.argusai.resilience.plugins.module_utils.orphans import RESOURCE_TYPES, Cutoff, find_orphans
+
+# Parallel removals per resource type. Measured on Docker 20.10 (2 CPUs, overlay2): 8 workers
+# removed 60-200 containers fastest; more only queue inside the daemon. It also stays below the
+# Docker SDK's default connection pool (10), so no connection is opened and thrown away.
+DEFAULT_WORKERS = 8
+# How long to wait for a container another cleanup is removing at the same time.
+IN_PROGRESS_WAIT_SECONDS = 15.0
+IN_PROGRESS_POLL_SECONDS = 0.1
+
+REMOVED = "removed"
+ALREADY_GONE = "already_gone"
+FAILED = "failed"
+WOULD_REMOVE = "would_remove"
+
+_ORDER = ("container", "network", "volume")
+
+
+@dataclass
+class CleanupOptions:
+    project: str
+    run_id: str | None = None
+    resource_types: tuple[str, ...] = RESOURCE_TYPES
+    workers: int = DEFAULT_WORKERS
+    in_progress_wait: float = IN_PROGRESS_WAIT_SECONDS
+
+    def __post_init__(self) -> None:
+        L.validate_project(self.project)
+        if self.run_id is not None:
+            L.validate_run_id(self.run_id)
+        for resource_type in self.resource_types:
+            if resource_type not in RESOURCE_TYPES:
+                raise ArgusError(
+                    "INVALID_INPUT",
+                    f"resource_types: {resource_type!r} is not one of {', '.join(RESOURCE_TYPES)}",
+                    {"field": "resource_types", "value": resource_type},
+                )
+        if self.workers < 1:
+            raise ArgusError("INVALID_INPUT", "workers must be >= 1", {"field": "workers", "value": self.workers})
+
+
+def _is_not_found(exc: BaseException) -> bool:
+    return HAS_DOCKER and isinstance(exc, NotFound)
+
+
+class OrphanCleaner:
+    """Finds and removes the orphans of one project.
+
+    ``client`` is a ``docker.DockerClient`` (only its low-level ``api`` is used).
+    :meth:`clean` returns ``{found, removed, failed, duration_ms}``; :meth:`error_for` turns a
+    result with failures into the CLEANUP_FAILED error.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        options: CleanupOptions,
+        events: EventLog,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.api = client.api
+        self.options = options
+        self.events = events
+        self._sleep = sleep
+        self._monotonic = monotonic
+
+    # -- detection -----------------------------------------------------------------------------
+
+    def detect(self, cutoff: Cutoff | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """``(orphans, excluded)``: what would be removed, and what is too new to touch."""
+        cutoff = cutoff or Cutoff.now(self.client)
+        excluded: list[dict[str, Any]] = []
+        found = find_orphans(
+            self.client,
+            self.options.project,
+            self.options.run_id,
+            self.options.resource_types,
+            cutoff=cutoff,
+            excluded=excluded,
+        )
+        return found, excluded
+
+    # -- removal -------------------------------------------------------------------------------
+
+    def _remove_call(self, resource: dict[str, Any]) -> None:
+        kind = resource["type"]
+        if kind == "container":
+            self.api.remove_container(resource["id"], v=True, force=True)
+        elif kind == "network":
+            self.api.remove_network(resource["id"])
+        else:
+            self.api.remove_volume(resource["id"])
+
+    def _wait_gone(self, container_id: str) -> bool:
+        """True once a container another remover is removing has disappeared."""
+        deadline = self._monotonic() + self.options.in_progress_wait
+        while True:
+            try:
+                self.api.inspect_container(container_id)
+            except Exception as exc:  # noqa: BLE001 - only "gone" ends the wait early
+                if _is_not_found(exc):
+                    return True
+            if self._monotonic() >= deadline:
+                return False
+            self._sleep(IN_PROGRESS_POLL_SECONDS)
+
+    def _attached_containers(self, network_id: str) -> list[str]:
+        """Names of the containers still attached to a network (for the error details)."""
+        try:
+            attached = self.api.inspect_network(network_id).get("Containers") or {}
+        except Exception:  # noqa: BLE001 - the details are a courtesy; the refusal is the error
+            return []
+        return sorted(entry.get("Name") or cid for cid, entry in attached.items())
+
+    def _remove(self, resource: dict[str, Any]) -> tuple[str, ArgusError | None]:
+        """Remove one resource; every failure is returned, never raised."""
+        try:
+            self._remove_call(resource)
+            return REMOVED, None
+        except Exception as exc:  # noqa: BLE001 - isolated per resource, classified by the table
+            if _is_not_found(exc):
+                return ALREADY_GONE, None
+            _code, cause = classify(exc)
+            if cause == "removal_in_progress" and self._wait_gone(resource["id"]):
+                return ALREADY_GONE, None  # a concurrent cleanup removed it
+            error = from_exception(exc, f"removing {resource['type']} {resource['name']} failed")
+            error.details.update({"resource_type": resource["type"], "resource_id": resource["id"]})
+            if cause == "network_in_use":
+                error.details["attached_containers"] = self._attached_containers(resource["id"])
+            error.with_context(project=self.events.project, run_id=self.events.run_id)
+            return FAILED, error
+
+    def _remove_and_report(self, resource: dict[str, Any]) -> tuple[str, ArgusError | None]:
+        outcome, error = self._remove(resource)
+        data: dict[str, Any] = {
+            "resource_type": resource["type"],
+            "id": resource["id"],
+            "name": resource["name"],
+            "resource_run_id": resource["run_id"],
+            "outcome": outcome,
+        }
+        if error is not None:
+            data.update({"error_code": error.code, "error": error.message})
+        self.events.emit("cleanup_resource", **data)
+        return outcome, error
+
+    def _remove_all(self, resources: list[dict[str, Any]]) -> list[tuple[str, ArgusError | None]]:
+        if not resources:
+            return []
+        workers = min(self.options.workers, len(resources))
+        if workers == 1:
+            return [self._remove_and_report(r) for r in resources]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(self._remove_and_report, resources))
+
+    def clean(self, check_mode: bool = False) -> dict[str, Any]:
+        """Detect and (unless ``check_mode``) remove; returns ``{found, removed, failed, duration_ms}``."""
+        started = self._monotonic()
+        found, excluded = self.detect()
+        self.events.emit(
+            "cleanup_start",
+            resource_types=list(self.options.resource_types),
+            found=len(found),
+            excluded_newer=len(excluded),
+            check_mode=check_mode,
+        )
+        removed: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        if check_mode:
+            for resource in found:
+                self.events.emit(
+                    "cleanup_resource",
+                    resource_type=resource["type"],
+                    id=resource["id"],
+                    name=resource["name"],
+                    resource_run_id=resource["run_id"],
+                    outcome=WOULD_REMOVE,
+                )
+        else:
+            for kind in _ORDER:  # containers, then networks, then volumes
+                batch = [r for r in found if r["type"] == kind]
+                for resource, (_outcome, error) in zip(batch, self._remove_all(batch), strict=True):
+                    if error is None:
+                        removed.append(resource)
+                    else:
+                        failed.append(dict(resource, error=error.to_dict()))
+        result = {
+            "found": found,
+            "removed": removed,
+            "failed": failed,
+            "duration_ms": int((self._monotonic() - started) * 1000),
+        }
+        self.events.emit(
+            "cleanup_end",
+            found=len(found),
+            removed=len(removed),
+            failed=len(failed),
+            check_mode=check_mode,
+            duration_ms=result["duration_ms"],
+        )
+        return result
+
+    def error_for(self, result: dict[str, Any]) -> ArgusError | None:
+        """CLEANUP_FAILED naming every resource that could not be removed, or None."""
+        failed = result["failed"]
+        if not failed:
+            return None
+        names = ", ".join(
+            f"{f['type']} {f['name']} ({f['error']['details'].get('cause', f['error']['code'])})" for f in failed[:10]
+        )
+        more = f" and {len(failed) - 10} more" if len(failed) > 10 else ""
+        errors = [{"type": f["type"], "id": f["id"], "name": f["name"], "error": f["error"]} for f in failed]
+        return ArgusError(
+            "CLEANUP_FAILED",
+            f"{len(failed)} of {len(result['found'])} orphaned resources of {self.options.project} "
+            f"could not be removed: {names}{more}",
+            {"errors": errors, "result": result},
+        ).with_context(project=self.events.project, run_id=self.events.run_id)
