@@ -1,0 +1,128 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ArgusAI
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: argus_run_info
+short_description: List the Docker resources of one E2E run and the host ports it publishes
+version_added: 0.1.0
+description:
+  - Lists the containers, networks and volumes labeled C(argusai.managed=true),
+    C(argusai.project=<project>) and C(argusai.run-id=<run_id>).
+  - Returns the host ports the run's running containers publish, keyed like the port requests of
+    the C(argusai.resilience.argus_setup) role (C(<container>-<container_port>[-udp])), so that
+    running the setup again for the same run keeps its ports instead of moving away from itself.
+  - Never changes anything.
+author:
+  - ArgusAI
+extends_documentation_fragment:
+  - argusai.resilience.docker
+  - argusai.resilience.docker.EVENTS
+options:
+  project:
+    description:
+      - The E2E project. Must match V(^[a-z0-9][a-z0-9_.-]{0,62}$).
+    type: str
+    required: true
+  run_id:
+    description:
+      - The run. Must match V(^[a-z0-9][a-z0-9_.-]{0,62}$).
+    type: str
+    required: true
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads; check mode does the same.
+notes:
+  - C(changed) is always V(false).
+seealso:
+  - module: argusai.resilience.argus_teardown
+"""
+
+EXAMPLES = r"""
+- name: What does the run have?
+  argusai.resilience.argus_run_info:
+    project: shop
+    run_id: "{{ argus_setup_result.run_id }}"
+  register: run
+
+- name: Host port of the web container's port 80
+  ansible.builtin.debug:
+    msg: "{{ run.published['shop-web-80'] }}"
+"""
+
+RETURN = r"""
+resources:
+  description: Every resource of the run, containers first; each C({type, id, name, project, run_id, created_at}).
+  returned: success
+  type: list
+  elements: dict
+containers:
+  description: The run's containers, each C({id, name, image, state, status, service, ports}); C(ports) entries are C({container_port, host_port, host_ip, protocol}).
+  returned: success
+  type: list
+  elements: dict
+published:
+  description: C(<container>-<container_port>[-udp]) to host port, for the running containers.
+  returned: success
+  type: dict
+  sample: {shop-web-80: 28000}
+argus_events:
+  description: Always empty (the module emits no event); present for uniformity.
+  returned: always
+  type: list
+  elements: dict
+error:
+  description: The structured error (C(DOCKER_UNAVAILABLE), C(INVALID_INPUT), ...).
+  returned: failure
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
+from ansible_collections.argusai.resilience.plugins.module_utils.labels import validate_project, validate_run_id
+from ansible_collections.argusai.resilience.plugins.module_utils.module_support import (
+    client_for,
+    docker_argument_spec,
+    require_docker_sdk,
+    run,
+)
+from ansible_collections.argusai.resilience.plugins.module_utils.run_resources import (
+    container_summary,
+    find_run_resources,
+    list_containers,
+    published_ports,
+)
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=docker_argument_spec(
+            project={"type": "str", "required": True},
+            run_id={"type": "str", "required": True},
+        ),
+        supports_check_mode=True,
+    )
+    events = EventLog(module.params["project"], module.params["run_id"])
+
+    def body() -> dict:
+        project = validate_project(module.params["project"])
+        run_id = validate_run_id(module.params["run_id"])
+        require_docker_sdk(module)
+        client = client_for(module)
+        containers = list_containers(client, project, run_id)
+        return {
+            "changed": False,
+            "resources": find_run_resources(client, project, run_id),
+            "containers": [container_summary(row) for row in containers],
+            "published": published_ports(containers),
+        }
+
+    run(module, body, events)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ArgusAI
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: argus_teardown
+short_description: Remove every Docker resource of one E2E run
+version_added: 0.1.0
+description:
+  - Removes the containers, networks and volumes labeled C(argusai.managed=true),
+    C(argusai.project=<project>) and C(argusai.run-id=<run_id>) - everything one run created.
+  - The opposite scope of M(argusai.resilience.argus_orphan_clean) (which removes the OTHER runs of
+    a project), with the same removal logic - containers first (forced, with their anonymous
+    volumes), then networks, then volumes, removals of one type in parallel, a resource that is
+    already gone counts as removed, each resource fails on its own.
+  - A resource without C(argusai.managed=true), of another project or of another run is never touched.
+  - Tolerant of what is already gone - tearing down a run twice, or a run that never created
+    anything, succeeds with C(changed=false).
+  - When any resource could not be removed the task fails with C(CLEANUP_FAILED), its details
+    holding every per-resource error.
+  - The C(argusai.resilience.argus_teardown) role and the C(argusai.resilience.teardown) playbook call it.
+author:
+  - ArgusAI
+extends_documentation_fragment:
+  - argusai.resilience.docker
+  - argusai.resilience.docker.EVENTS
+options:
+  project:
+    description:
+      - The E2E project. Must match V(^[a-z0-9][a-z0-9_.-]{0,62}$).
+    type: str
+    required: true
+  run_id:
+    description:
+      - The run to remove. Must match V(^[a-z0-9][a-z0-9_.-]{0,62}$).
+    type: str
+    required: true
+  resource_types:
+    description:
+      - The kinds of resources to remove.
+    type: list
+    elements: str
+    choices: [containers, networks, volumes]
+    default: [containers, networks, volumes]
+attributes:
+  check_mode:
+    support: full
+    description: Check mode only lists; RV(found) is what would be removed and nothing is removed.
+notes:
+  - C(changed) is V(true) when at least one resource was removed or, in check mode, would be removed.
+seealso:
+  - module: argusai.resilience.argus_orphan_clean
+  - module: argusai.resilience.argus_run_info
+"""
+
+EXAMPLES = r"""
+- name: Remove everything the run created
+  argusai.resilience.argus_teardown:
+    project: shop
+    run_id: "{{ argus_setup_result.run_id }}"
+
+- name: Keep the volumes of the run (e.g. for a post-mortem)
+  argusai.resilience.argus_teardown:
+    project: shop
+    run_id: mi5x0c1k
+    resource_types: [containers, networks]
+"""
+
+RETURN = r"""
+found:
+  description:
+    - The resources of the run, containers first, then networks, then volumes; each
+      C({type, id, name, project, run_id, created_at}).
+  returned: always, also on failure
+  type: list
+  elements: dict
+removed:
+  description: The resources removed (or found already gone); empty in check mode.
+  returned: always, also on failure
+  type: list
+  elements: dict
+failed:
+  description: The resources that could not be removed, each with C(error), a structured error.
+  returned: always, also on failure
+  type: list
+  elements: dict
+duration_ms:
+  description: Time the listing and removal took, in milliseconds.
+  returned: always, also on failure
+  type: int
+argus_events:
+  description: C(cleanup_start), one C(cleanup_resource) per resource with its C(outcome), and C(cleanup_end).
+  returned: always
+  type: list
+  elements: dict
+error:
+  description: The structured error (C(CLEANUP_FAILED), C(DOCKER_UNAVAILABLE), C(INVALID_INPUT), ...).
+  returned: failure
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
+from ansible_collections.argusai.resilience.plugins.module_utils.labels import validate_project, validate_run_id
+from ansible_collections.argusai.resilience.plugins.module_utils.module_support import (
+    FailWithResult,
+    client_for,
+    docker_argument_spec,
+    require_docker_sdk,
+    run,
+)
+from ansible_collections.argusai.resilience.plugins.module_utils.orphan_cleaner import CleanupOptions
+from ansible_collections.argusai.resilience.plugins.module_utils.orphans import RESOURCE_TYPES
+from ansible_collections.argusai.resilience.plugins.module_utils.run_resources import RunTeardown
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=docker_argument_spec(
+            project={"type": "str", "required": True},
+            run_id={"type": "str", "required": True},
+            resource_types={
+                "type": "list",
+                "elements": "str",
+                "choices": list(RESOURCE_TYPES),
+                "default": list(RESOURCE_TYPES),
+            },
+        ),
+        supports_check_mode=True,
+    )
+    events = EventLog(module.params["project"], module.params["run_id"])
+
+    def body() -> dict:
+        options = CleanupOptions(
+            project=validate_project(module.params["project"]),
+            run_id=validate_run_id(module.params["run_id"]),
+            resource_types=tuple(t for t in RESOURCE_TYPES if t in module.params["resource_types"]),
+        )
+        require_docker_sdk(module)
+        teardown = RunTeardown(client_for(module), options, events)
+        result = teardown.clean(check_mode=module.check_mode)
+        changed = bool(result["found"]) if module.check_mode else bool(result["removed"])
+        error = teardown.error_for(result)
+        if error is not None:
+            raise FailWithResult(error, changed=changed, **result)
+        return dict(result, changed=changed)
+
+    run(module, body, events)
+
+
+if __name__ == "__main__":
+    main()
