@@ -1,0 +1,272 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ArgusAI
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: argus_events
+type: aggregate
+short_description: Resilience events as JSON lines, circuit-breaker persistence and an end-of-play summary
+version_added: 0.1.0
+description:
+  - Writes every event the collection's modules return in C(argus_events) (preflight checks,
+    restarts, cleanups, port reassignments, network checks) and every circuit-breaker transition
+    (C(circuit_open), C(circuit_half_open), C(circuit_closed)) as one JSON object per line to
+    O(events_path). Each line holds C(type), C(timestamp), C(project), C(run_id), C(data), and the
+    C(host) and C(task) that produced it.
+  - Stores the circuit breaker of every task that returns one in the host facts
+    (C(ansible_facts.argus_circuit)), also for failed tasks, whose C(ansible_facts) ansible-core
+    discards. Without this callback a breaker never remembers a failure; the breaker's action
+    plugins warn when it is not enabled.
+  - With a persistent fact cache (C(fact_caching=jsonfile) or C(redis)), the breaker survives
+    between C(ansible-playbook) runs. See the collection's C(docs/circuit-breaker.md).
+  - Prints a resilience summary at the end of the playbook (preflight checks, port mappings,
+    restarts, orphans removed, breaker state per host and project).
+author:
+  - ArgusAI
+requirements:
+  - Enable it in C(ansible.cfg) with C(callbacks_enabled = argusai.resilience.argus_events).
+options:
+  events_path:
+    description:
+      - File the events are appended to, one JSON object per line. Its directory is created.
+      - When the file cannot be written, the callback warns once and the play goes on.
+    type: path
+    default: ~/.ansible/argus-events.jsonl
+    ini:
+      - section: callback_argus_events
+        key: events_path
+    env:
+      - name: ARGUS_EVENTS_PATH
+  summary:
+    description: Print the resilience summary at the end of the playbook.
+    type: bool
+    default: true
+    ini:
+      - section: callback_argus_events
+        key: summary
+    env:
+      - name: ARGUS_EVENTS_SUMMARY
+notes:
+  - Results of tasks with C(no_log) are censored before callbacks see them, so their events and
+    breaker state are not recorded.
+  - C(meta: clear_facts), C(--flush-cache) and an expired C(fact_caching_timeout) reset every breaker.
+"""
+
+import json
+import os
+from collections import defaultdict
+from typing import Any
+
+from ansible.plugins.callback import CallbackBase
+from ansible_collections.argusai.resilience.plugins.plugin_utils.breaker_action import FACT, mark_callback_active
+
+_PREFLIGHT = "argus_preflight"
+_PORTS = "argus_port_resolve"
+_ORPHANS = "argus_orphan_clean"
+_CIRCUIT = "argus_circuit"
+
+
+def _short_action(task: Any) -> str:
+    action = getattr(task, "resolved_action", None) or getattr(task, "action", "") or ""
+    return str(action).rsplit(".", 1)[-1]
+
+
+def _result_of(result: Any) -> dict[str, Any]:
+    data = getattr(result, "result", None)  # ansible-core >= 2.19
+    if data is None:
+        data = getattr(result, "_result", None)
+    return data if isinstance(data, dict) else {}
+
+
+def _host_of(result: Any) -> str:
+    host = getattr(result, "host", None) or getattr(result, "_host", None)
+    return host.get_name() if host is not None else "unknown"
+
+
+def _task_of(result: Any) -> Any:
+    return getattr(result, "task", None) or getattr(result, "_task", None)
+
+
+class HostSummary:
+    """What happened on one host, for the end-of-play summary."""
+
+    def __init__(self) -> None:
+        self.preflight: list[str] = []
+        self.ports: list[dict[str, Any]] = []
+        self.restarts = 0
+        self.orphans_removed = 0
+        self.events = 0
+        self.breakers: dict[str, dict[str, Any]] = {}
+
+    def is_empty(self) -> bool:
+        return not (self.preflight or self.ports or self.restarts or self.orphans_removed or self.breakers)
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "argusai.resilience.argus_events"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self, display: Any = None) -> None:
+        super().__init__(display=display)
+        mark_callback_active()  # before any worker is forked: the action plugins look for it
+        self._variable_manager: Any = None
+        self._events_path: str | None = None
+        self._write_disabled = False
+        self._written = 0
+        self._summary_enabled = True
+        self._hosts: dict[str, HostSummary] = defaultdict(HostSummary)
+
+    def set_options(self, task_keys: Any = None, var_options: Any = None, direct: Any = None) -> None:
+        super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)
+        self._events_path = self.get_option("events_path")
+        self._summary_enabled = bool(self.get_option("summary"))
+
+    # -- play and task results -----------------------------------------------------------------
+
+    def v2_playbook_on_play_start(self, play: Any) -> None:
+        self._variable_manager = play.get_variable_manager()
+
+    def v2_runner_on_ok(self, result: Any) -> None:
+        self._task_done(result)
+
+    def v2_runner_on_failed(self, result: Any, ignore_errors: bool = False) -> None:
+        self._task_done(result)
+
+    def v2_runner_item_on_ok(self, result: Any) -> None:
+        self._record(result, _result_of(result))
+
+    def v2_runner_item_on_failed(self, result: Any) -> None:
+        self._record(result, _result_of(result))
+
+    def v2_runner_retry(self, result: Any) -> None:
+        # Each `until` attempt is a separate module run with its own events and transitions.
+        self._write_events(result, _result_of(result))
+
+    def _task_done(self, result: Any) -> None:
+        data = _result_of(result)
+        items = data.get("results")
+        if isinstance(items, list):
+            # A loop: the items were recorded one by one; the last breaker state is the current one.
+            states = [item[FACT] for item in items if isinstance(item, dict) and isinstance(item.get(FACT), dict)]
+            if states:
+                self._persist(_host_of(result), states[-1])
+            return
+        self._record(result, data)
+        if isinstance(data.get(FACT), dict):
+            self._persist(_host_of(result), data[FACT])
+
+    def _record(self, result: Any, data: dict[str, Any]) -> None:
+        """Write the events of one module run and note what the summary needs."""
+        self._write_events(result, data)
+        host = self._hosts[_host_of(result)]
+        action = _short_action(_task_of(result))
+        if action == _PREFLIGHT and isinstance(data.get("report"), dict):
+            report = data["report"]
+            counts: dict[str, int] = defaultdict(int)
+            for check in report.get("checks") or []:
+                if isinstance(check, dict):
+                    counts[str(check.get("status"))] += 1
+            tally = ", ".join(f"{counts[s]} {s}" for s in ("pass", "warn", "fail", "skipped") if counts[s])
+            host.preflight.append(f"{report.get('overall')} ({tally or 'no checks'})")
+        elif action == _PORTS and isinstance(data.get("mappings"), list):
+            host.ports.extend(m for m in data["mappings"] if isinstance(m, dict))
+        elif action == _ORPHANS and isinstance(data.get("removed"), list):
+            host.orphans_removed += len(data["removed"])
+        for event in data.get("argus_events") or []:
+            if isinstance(event, dict) and event.get("type") == "restart_attempt":
+                host.restarts += 1
+        if isinstance(data.get(FACT), dict) and data[FACT].get("project"):
+            host.breakers[str(data[FACT]["project"])] = data[FACT]
+        elif action == _CIRCUIT and isinstance(data.get("current"), dict) and data.get("project"):
+            host.breakers[str(data["project"])] = data["current"]
+
+    # -- breaker persistence -------------------------------------------------------------------
+
+    def _persist(self, host: str, circuit: dict[str, Any]) -> None:
+        """Store one project's breaker in the host facts (visible to the next task, cached)."""
+        project = circuit.get("project")
+        if self._variable_manager is None or not isinstance(project, str):
+            return
+        state = {key: value for key, value in circuit.items() if key != "project"}
+        circuits = dict(self._stored_circuits(host))
+        circuits[project] = state
+        self._variable_manager.set_host_facts(host, {FACT: circuits})
+
+    def _stored_circuits(self, host: str) -> dict[str, Any]:
+        try:
+            facts = self._variable_manager._fact_cache.get(host)
+        except (AttributeError, KeyError):
+            return {}
+        stored = facts.get(FACT) if isinstance(facts, dict) else None
+        return stored if isinstance(stored, dict) else {}
+
+    # -- events file ---------------------------------------------------------------------------
+
+    def _write_events(self, result: Any, data: dict[str, Any]) -> None:
+        events = [event for event in data.get("argus_events") or [] if isinstance(event, dict)]
+        if not events or self._write_disabled or not self._events_path:
+            return
+        host = _host_of(result)
+        task = _task_of(result)
+        task_name = task.get_name() if task is not None else None
+        lines = "".join(
+            json.dumps({**event, "host": host, "task": task_name}, sort_keys=True, default=str) + "\n"
+            for event in events
+        )
+        path = os.path.expanduser(self._events_path)
+        try:
+            directory = os.path.dirname(path)
+            if directory:
+                os.makedirs(directory, exist_ok=True)
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(lines)
+        except OSError as exc:
+            self._write_disabled = True
+            self._display.warning(
+                f"argus_events: cannot write events to {path} ({exc}); no more events are written in this run. "
+                "Set events_path in [callback_argus_events] of ansible.cfg or ARGUS_EVENTS_PATH."
+            )
+            return
+        self._hosts[host].events += len(events)
+        self._written += len(events)
+
+    # -- summary -------------------------------------------------------------------------------
+
+    def v2_playbook_on_stats(self, stats: Any) -> None:
+        if not self._summary_enabled:
+            return
+        hosts = {name: summary for name, summary in self._hosts.items() if not summary.is_empty()}
+        if not hosts:
+            return
+        self._display.banner("ARGUS RESILIENCE SUMMARY")
+        for name in sorted(hosts):
+            for line in self._summary_lines(name, hosts[name]):
+                self._display.display(line)
+        if self._written:
+            self._display.display(f"{self._written} events written to {os.path.expanduser(self._events_path or '')}")
+
+    @staticmethod
+    def _summary_lines(name: str, host: HostSummary) -> list[str]:
+        lines = [f"{name}:"]
+        if host.preflight:
+            lines.append(f"  preflight  {'; '.join(host.preflight)}")
+        if host.ports:
+            moved = [m for m in host.ports if m.get("reassigned")]
+            detail = ", ".join(f"{m.get('service')} {m.get('original_port')}->{m.get('actual_port')}" for m in moved)
+            lines.append(
+                f"  ports      {len(host.ports)} mapped, {len(moved)} reassigned" + (f" ({detail})" if detail else "")
+            )
+        if host.restarts:
+            lines.append(f"  restarts   {host.restarts} restart attempt(s)")
+        if host.orphans_removed:
+            lines.append(f"  orphans    {host.orphans_removed} removed")
+        for project, state in sorted(host.breakers.items()):
+            lines.append(
+                f"  breaker    {project}: {state.get('state')} "
+                f"({state.get('failure_count')}/{state.get('failure_threshold')} consecutive failures)"
+            )
+        return lines
