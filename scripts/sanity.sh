@@ -78,4 +78,6 @@ unset ANSIBLE_CONFIG ANSIBLE_COLLECTIONS_PATH
 say "ansible-test sanity --local --python $PYVER (in $DEST)"
 # No --skip-test: every sanity test ansible-test selects runs offline here (pip packages come
 # from PyPI, which is reachable; the pip bootstrap is handled above).
-exec "$ANSIBLE_TEST" sanity --local --python "$PYVER" --color no "$@"
+# (sed drops pip's noise about this machine's unused local index locations; pipefail keeps rc.)
+"$ANSIBLE_TEST" sanity --local --python "$PYVER" --color no "$@" 2>&1 |
+    sed -u '/is ignored: it is neither a file nor a directory/d'
