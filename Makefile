@@ -79,8 +79,10 @@ bench: venv docker
 	if [[ $${#files[@]} -eq 0 ]]; then echo "bench: no benchmarks yet"; exit 0; fi; \
 	for f in "$${files[@]}"; do echo "== $$f"; $(PY) "$$f"; done
 
+DEMO_PROJECT ?= argus-demo
+DEMO_ARGS ?=
 demo: venv docker
-	$(BIN)/ansible-playbook playbooks/preflight.yml
+	$(BIN)/ansible-playbook playbooks/preflight.yml -e argus_project=$(DEMO_PROJECT) $(DEMO_ARGS)
 
 changelog: venv
 	$(BIN)/antsibull-changelog lint
