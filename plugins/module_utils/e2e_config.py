@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, invalid_input
+from ansible_collections.argusai.resilience.plugins.module_utils.guard_spec import spec_from_params
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import (
     PROJECT_NAME,
     RESOURCE_NAME,
@@ -73,6 +74,7 @@ PORT_SCHEMA = {
         maximum=65535,
     ),
     "protocol": _f("str", "tcp or udp.", default="tcp", choices=("tcp", "udp")),
+    "bind_address": _f("str", "Host address to publish on (default: resilience.ports.bind_address, else 0.0.0.0)."),
 }
 
 HEALTHCHECK_SCHEMA = {
@@ -97,6 +99,9 @@ GUARD_TUNING = {
     "startup_timeout": _f(
         "number", "Seconds to wait for a container to become healthy.", minimum=0, exclusive_minimum=True
     ),
+    "jitter": _f("bool", "Randomise the backoff delays."),
+    "watch_seconds": _f("number", "Seconds the guard keeps watching a started container.", minimum=0),
+    "stop_timeout": _f("int", "Seconds Docker waits for the container to stop before killing it.", minimum=0),
 }
 
 CONTAINER_SCHEMA: dict[str, Field] = {
@@ -373,6 +378,9 @@ def normalize(raw: Any, source: str = "config") -> dict[str, Any]:
     tuning = config["resilience"]["container"]
     if not tuning["restart_on_failure"]:
         tuning["max_restarts"] = 0
+    # The guard's own rules (memory >= 6m, env names, ...), reported with this file's field paths.
+    for path, container in _containers(config):
+        spec_from_params(guard_spec(container, config), prefix=f"{path}.")
     return config
 
 
@@ -458,6 +466,7 @@ def guard_spec(container: Mapping[str, Any], config: Mapping[str, Any]) -> dict[
     Unset values are left out so that the guard's own defaults apply.
     """
     tuning = config["resilience"]["container"]
+    bind_address = config["resilience"]["ports"]["bind_address"]
     spec: dict[str, Any] = {}
     for key, value in container.items():
         if key in GUARD_TUNING and value is None:
@@ -465,13 +474,21 @@ def guard_spec(container: Mapping[str, Any], config: Mapping[str, Any]) -> dict[
         if key == "healthcheck" and value is not None:
             value = {k: v for k, v in value.items() if v is not None}
         if key == "ports":
-            value = [{k: v for k, v in port.items() if v is not None} for port in value]
+            value = [
+                {
+                    k: v
+                    for k, v in dict(port, bind_address=port.get("bind_address") or bind_address).items()
+                    if v is not None
+                }
+                for port in value
+            ]
         if value is None or (key in ("aliases",) and not value):
             continue
         spec[key] = value
     if not tuning["restart_on_failure"]:
         spec["max_restarts"] = 0
     spec["network"] = config["network"]["name"]
+    spec["port_strategy"] = config["resilience"]["ports"]["strategy"]
     return spec
 
 

@@ -64,7 +64,7 @@ def test_defaults_without_resilience_section():
 def test_shorthands_and_normalisation():
     config = load(GOOD)
     web = config["services"][0]
-    assert web["ports"][1] == {"container_port": 9000, "host_port": None, "protocol": "tcp"}
+    assert web["ports"][1] == {"container_port": 9000, "host_port": None, "protocol": "tcp", "bind_address": None}
     assert web["healthcheck"]["test"] == "wget -q -O- http://127.0.0.1/"
     # env values become strings, booleans lower-case like compose
     assert web["env"] == {"MOCK_URL": "http://shop-mock:8080", "DEBUG": "true", "WORKERS": "2"}
@@ -96,7 +96,11 @@ def test_variables_only_no_file():
         # wrong types
         ("project: 12\n", "project", 12),
         ("project: p\nservices: {name: a}\n", "services", "{'name': 'a'}"),
-        ("project: p\nservices: [{name: a, image: i, ports: [{container_port: '80'}]}]\n", "services[0].ports[0].container_port", "80"),
+        (
+            "project: p\nservices: [{name: a, image: i, ports: [{container_port: '80'}]}]\n",
+            "services[0].ports[0].container_port",
+            "80",
+        ),
         ("project: p\nresilience: {preflight: {enabled: 'yes'}}\n", "resilience.preflight.enabled", "yes"),
         ("project: p\nresilience: {container: {max_restarts: true}}\n", "resilience.container.max_restarts", True),
         ("project: p\nmocks: [{name: m, image: i, env: {A: [1]}}]\n", "mocks[0].env.A", "<hidden>"),
@@ -108,8 +112,16 @@ def test_variables_only_no_file():
         ("project: p\nresilience: {ports: {stratgy: auto}}\n", "resilience.ports.stratgy", "auto"),
         # negative numbers and ranges
         ("project: p\nresilience: {container: {max_restarts: -1}}\n", "resilience.container.max_restarts", -1),
-        ("project: p\nresilience: {preflight: {disk_threshold_gb: -0.5}}\n", "resilience.preflight.disk_threshold_gb", -0.5),
-        ("project: p\nmocks: [{name: m, image: i, ports: [{container_port: 80, host_port: -8080}]}]\n", "mocks[0].ports[0].host_port", -8080),
+        (
+            "project: p\nresilience: {preflight: {disk_threshold_gb: -0.5}}\n",
+            "resilience.preflight.disk_threshold_gb",
+            -0.5,
+        ),
+        (
+            "project: p\nmocks: [{name: m, image: i, ports: [{container_port: 80, host_port: -8080}]}]\n",
+            "mocks[0].ports[0].host_port",
+            -8080,
+        ),
         ("project: p\nmocks: [{name: m, image: i, ports: [70000]}]\n", "mocks[0].ports[0].container_port", 70000),
         ("project: p\nresilience: {network: {timeout: 0}}\n", "resilience.network.timeout", 0),
         # choices, patterns, required
@@ -118,6 +130,9 @@ def test_variables_only_no_file():
         ("project: p\nmocks: [{name: 'bad name', image: i}]\n", "mocks[0].name", "bad name"),
         ("project: p\nmocks: [{image: i}]\n", "mocks[0].name", None),
         ("services: []\n", "project", None),
+        # the guard's own rules, named with the file's paths
+        ("project: p\nmocks: [{name: m, image: i, memory: 1m}]\n", "mocks[0].memory", "1m"),
+        ("project: p\nmocks: [{name: m, image: i, env: {'A=B': x}}]\n", "mocks[0].env", "A=B"),
         # cross-field rules
         ("project: p\nmocks: [{name: a, image: i}]\nservices: [{name: a, image: i}]\n", "services[0].name", "a"),
         (
@@ -126,7 +141,11 @@ def test_variables_only_no_file():
             "services[0].ports[0].host_port",
             20000,
         ),
-        ("project: p\nresilience: {container: {backoff_initial_ms: 500, backoff_max_ms: 100}}\n", "resilience.container.backoff_max_ms", 100),
+        (
+            "project: p\nresilience: {container: {backoff_initial_ms: 500, backoff_max_ms: 100}}\n",
+            "resilience.container.backoff_max_ms",
+            100,
+        ),
     ],
 )
 def test_bad_config_names_field_and_value(text, field, value):
@@ -171,6 +190,17 @@ def test_port_requests_targets_and_apply_ports():
     assert moved[0]["ports"][0]["host_port"] == 28001
     assert moved[0]["ports"][1] == {"container_port": 9000, "protocol": "tcp"}
     assert plan["services"][0]["ports"][0]["host_port"] == 28000  # input untouched
+
+
+def test_port_strategy_and_bind_address_reach_the_guard():
+    config = load(
+        "project: p\nresilience: {ports: {strategy: fail, bind_address: 127.0.0.1}}\n"
+        "mocks: [{name: m, image: i, ports: [{container_port: 80, host_port: 20080}, "
+        "{container_port: 81, host_port: 20081, bind_address: 0.0.0.0}]}]\n"
+    )
+    mock = C.setup_plan(config)["mocks"][0]
+    assert mock["port_strategy"] == "fail"
+    assert [p["bind_address"] for p in mock["ports"]] == ["127.0.0.1", "0.0.0.0"]
 
 
 def test_udp_port_name_and_no_restart():
