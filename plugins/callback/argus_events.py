@@ -51,7 +51,7 @@ options:
 notes:
   - Results of tasks with C(no_log) are censored before callbacks see them, so their events and
     breaker state are not recorded.
-  - C(meta: clear_facts), C(--flush-cache) and an expired C(fact_caching_timeout) reset every breaker.
+  - the C(clear_facts) meta task, C(--flush-cache) and an expired C(fact_caching_timeout) reset every breaker.
 """
 
 import json

@@ -1,0 +1,179 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ArgusAI
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: argus_circuit
+short_description: Show or reset the circuit breaker of a project on a host
+version_added: 0.1.0
+description:
+  - Every Docker-touching module of this collection runs behind a circuit breaker, one per host
+    and project, kept in the host facts at C(ansible_facts.argus_circuit[<project>]).
+  - After a project's breaker has seen
+    C(failure_threshold) consecutive infrastructure failures (C(DOCKER_UNAVAILABLE),
+    C(DOCKER_API_ERROR)) it is V(open) and those modules fail at once with C(CIRCUIT_OPEN)
+    without being sent to the host.
+  - O(state=reset) moves an open breaker to V(half-open); the next Docker-touching task of the
+    project is then a probe that closes the breaker when it succeeds and opens it again when it
+    fails with an infrastructure failure. Resetting a V(closed) or V(half-open) breaker changes nothing.
+  - O(state=status) only reports the breaker.
+  - Runs on the controller (an action plugin); nothing is sent to the host.
+author:
+  - ArgusAI
+options:
+  project:
+    description:
+      - The E2E project whose breaker is shown or reset. Must match V(^[a-z0-9][a-z0-9_.-]{0,62}$).
+      - Modules without a project (O(argusai.resilience.argus_port_resolve#module:project) is optional)
+        use the breaker V(default).
+    type: str
+    required: true
+  state:
+    description:
+      - V(status) reports the breaker; V(reset) moves it from V(open) to V(half-open).
+    type: str
+    choices: [status, reset]
+    default: status
+  circuit_breaker:
+    description:
+      - Breaker settings, key by key over the variable C(argus_circuit_breaker)
+        (C(enabled), C(failure_threshold), C(cooldown_seconds), C(history_size)).
+      - Meant for C(module_defaults) of C(group/argusai.resilience.docker); the other modules of the group
+        accept it too (their action plugin removes it before the module is sent).
+    type: dict
+  docker_host:
+    description:
+      - Ignored. Accepted so that C(module_defaults) of C(group/argusai.resilience.docker) apply to this module.
+    type: str
+  timeout:
+    description:
+      - Ignored. Accepted so that C(module_defaults) of C(group/argusai.resilience.docker) apply to this module.
+    type: int
+attributes:
+  check_mode:
+    support: full
+    description: In check mode a reset reports what would change and does not store it.
+  action:
+    support: full
+    description: Implemented as an action plugin that runs on the controller.
+notes:
+  - C(changed) is V(true) only when a reset moved an open breaker to half-open.
+  - The breaker persists between runs through Ansible fact caching; the C(clear_facts) meta task,
+    C(--flush-cache) and an expired C(fact_caching_timeout) reset it to closed. See the
+    collection's C(docs/circuit-breaker.md).
+  - The C(argusai.resilience.argus_events) callback must be enabled for failures to be remembered.
+seealso:
+  - module: argusai.resilience.argus_preflight
+  - plugin: argusai.resilience.argus_events
+    plugin_type: callback
+"""
+
+EXAMPLES = r"""
+- name: Show the breaker of the shop project
+  argusai.resilience.argus_circuit:
+    project: shop
+  register: shop_breaker
+
+- name: After fixing Docker, let the next task probe it
+  argusai.resilience.argus_circuit:
+    project: shop
+    state: reset
+
+- name: Open the breaker after 3 failures and probe again after 5 minutes
+  ansible.builtin.set_fact:
+    argus_circuit_breaker:
+      failure_threshold: 3
+      cooldown_seconds: 300
+"""
+
+RETURN = r"""
+project:
+  description: The project of the breaker.
+  returned: success
+  type: str
+  sample: shop
+previous:
+  description: The breaker before the task.
+  returned: success
+  type: dict
+  contains:
+    state:
+      description: V(closed), V(open) or V(half-open).
+      type: str
+      sample: open
+    failure_count:
+      description: Consecutive infrastructure failures (reset by a success).
+      type: int
+      sample: 5
+    failure_threshold:
+      description: Consecutive infrastructure failures that open the breaker.
+      type: int
+      sample: 5
+    cooldown_seconds:
+      description: Seconds after which an open breaker lets a probe through by itself; V(null) when only a reset does.
+      type: float
+      sample: null
+    last_failure_time:
+      description: When the last infrastructure failure happened (ISO-8601 UTC), or V(null).
+      type: str
+      sample: "2026-11-25T10:00:00.123Z"
+    last_state_transition:
+      description: The last state change, C({from, to, timestamp, reason}), or V(null).
+      type: dict
+      sample: {from: closed, to: open, timestamp: "2026-11-25T10:00:00.123Z", reason: "5 consecutive infrastructure failures (last: DOCKER_UNAVAILABLE)"}
+    failure_history:
+      description: The last infrastructure failures (at most C(history_size), 10 by default), oldest first, each C({time, code, message, task}).
+      type: list
+      elements: dict
+current:
+  description: The breaker after the task, with the same keys as RV(previous).
+  returned: success
+  type: dict
+argus_events:
+  description: C(circuit_half_open) when a reset moved the breaker; empty otherwise.
+  returned: success
+  type: list
+  elements: dict
+ansible_facts:
+  description: The updated breakers of the host, when a reset changed one (not in check mode).
+  returned: when changed and not in check mode
+  type: dict
+  contains:
+    argus_circuit:
+      description: Project name to breaker state.
+      type: dict
+argus_circuit:
+  description: The changed breaker with its C(project), as the Docker modules' action plugins return it.
+  returned: when changed and not in check mode
+  type: dict
+error:
+  description: The structured error (C(INVALID_INPUT)) when an option is invalid.
+  returned: failure
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "project": {"type": "str", "required": True},
+            "state": {"type": "str", "choices": ["status", "reset"], "default": "status"},
+            "circuit_breaker": {"type": "dict"},
+            "docker_host": {"type": "str"},
+            "timeout": {"type": "int"},
+        },
+        supports_check_mode=True,
+    )
+    module.fail_json(
+        msg="argusai.resilience.argus_circuit runs on the controller through its action plugin; "
+        "it cannot be executed on a host directly."
+    )
+
+
+if __name__ == "__main__":
+    main()
