@@ -1,0 +1,295 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ArgusAI
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: argus_network_verify
+short_description: Verify that the test container reaches its services over the Docker network
+version_added: 0.1.0
+description:
+  - From inside the test container (C(docker exec)), resolves each target's host name through
+    Docker's embedded DNS and opens a TCP connection to its port. Targets are checked
+    concurrently; each one is retried until O(wait_seconds) have passed, so services that are
+    still starting are found.
+  - Only the containers attached to O(network) are ever probed. A name that resolves to any
+    other address is reported as V(outside_network) and not connected to.
+  - Works with whatever the test container has, detected once per run. Resolvers, in order of
+    preference, C(python), C(getent hosts), C(nslookup); connectors C(python), C(nc -z), plain
+    C(nc) (for example busybox, stdin closed) and bash's C(/dev/tcp).
+  - When the test container has none of them (or no shell at all), the probe runs in a helper
+    container started from O(probe_image) that shares the test container's network namespace,
+    carries the project's C(argusai.*) labels and is removed at the end. When that is not
+    possible either, the targets are reported as V(probe_unavailable), never as unreachable.
+  - Fails with C(DNS_RESOLUTION_FAILED) when a name does not resolve and with
+    C(NETWORK_UNREACHABLE) when it resolves but nothing answers on the port. The message says
+    what to fix and lists the containers on the network with their addresses and aliases; the
+    error's C(details) hold the results and the topology.
+author:
+  - ArgusAI
+extends_documentation_fragment:
+  - argusai.resilience.docker
+  - argusai.resilience.docker.EVENTS
+options:
+  project:
+    description:
+      - The E2E project. Must match V(^[a-z0-9][a-z0-9_.-]{0,62}$).
+      - Labels the helper container, when one is needed, and the events.
+    type: str
+    required: true
+  run_id:
+    description:
+      - The current run, for the events and the helper container's labels.
+    type: str
+  container:
+    description:
+      - Name or id of the test container, the one the probes run from. It must be running and
+        attached to O(network).
+    type: str
+    required: true
+  network:
+    description:
+      - The Docker network (name or id) the test container and the targets share.
+      - When not set, the test container must be attached to exactly one user-defined network,
+        which is used.
+    type: str
+  targets:
+    description:
+      - The services to reach from the test container.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: The service name, reported as RV(report.results[].service). Unique among the targets.
+        type: str
+        required: true
+      host:
+        description:
+          - The host name as the test container would use it - a container name or network
+            alias on O(network) - or the IPv4 address of a container on O(network).
+        type: str
+        required: true
+      port:
+        description: The TCP port the service listens on inside its container.
+        type: int
+        required: true
+  timeout:
+    description:
+      - Seconds each probe (one DNS lookup, one TCP connect) may take.
+      - This module has one O(timeout) option for both of its bounds - the common Docker option
+        of the same name is not separate here. Each Docker API request of the module (inspect,
+        exec) is bounded by O(timeout) + 30 seconds, which is always longer than one probe.
+      - A C(timeout) set for the whole C(group/argusai.resilience.docker) in C(module_defaults)
+        applies here too, as the per-probe timeout; set O(timeout) on the task to override it.
+    type: int
+    default: 5
+  wait_seconds:
+    description:
+      - How long to keep retrying a target that does not resolve or does not answer yet
+        (services may still be starting). Retries back off from 0.25 s to 2 s.
+      - V(0) probes each target once.
+    type: int
+    default: 30
+  probe_image:
+    description:
+      - Image of the helper container used when the test container has no probe tools.
+        It needs C(sleep), C(sh) and either C(nc) and C(nslookup)/C(getent), or python.
+      - It must already be present on the Docker host; the module never pulls.
+    type: str
+    default: busybox:latest
+attributes:
+  check_mode:
+    support: full
+    description:
+      - The module only reads; probes are read-only and run in check mode too. A helper
+        container, when needed, is also used in check mode and removed afterwards.
+notes:
+  - C(changed) is always V(false).
+  - The probes are C(docker exec) calls, so the test container must be running.
+  - In RV(report.results), C(dns_resolved) and C(reachable) are V(null) when the probe could not run.
+seealso:
+  - module: argusai.resilience.argus_container_guard
+"""
+
+EXAMPLES = r"""
+- name: Check the mocks are reachable from the test runner
+  argusai.resilience.argus_network_verify:
+    project: shop
+    run_id: "{{ argus_run_id }}"
+    container: shop-tests
+    network: shop-e2e
+    targets:
+      - {name: payments, host: payments, port: 8080}
+      - {name: api, host: api, port: 3000}
+    wait_seconds: 60
+
+- name: Report only; decide later
+  argusai.resilience.argus_network_verify:
+    project: shop
+    container: shop-tests
+    targets:
+      - {name: payments, host: payments, port: 8080}
+  register: net
+  ignore_errors: true
+
+- name: Show why a service is not reachable
+  ansible.builtin.debug:
+    msg: "{{ net.report.results | rejectattr('reachable') | map(attribute='error') | list }}"
+  when: not net.report.all_reachable
+"""
+
+RETURN = r"""
+report:
+  description: The verification report.
+  returned: always, also on failure after the containers were found
+  type: dict
+  contains:
+    results:
+      description:
+        - One entry per target, in the order of O(targets), with C(service), C(hostname),
+          C(port), C(dns_resolved), C(address), C(reachable), C(latency_ms) (TCP connect time
+          measured inside the container when it has a clock, else the exec round trip),
+          C(error), C(status) (V(reachable), V(dns_failed), V(unreachable), V(outside_network)
+          or V(probe_unavailable)), C(probe) (the method, for example V(nslookup+nc) or
+          V(helper:nslookup+nc)), C(attempts) and, for a name that did not resolve, C(hint).
+      type: list
+      elements: dict
+      sample:
+        - service: payments
+          hostname: payments
+          port: 8080
+          dns_resolved: true
+          address: 172.18.0.3
+          reachable: true
+          latency_ms: 1.3
+          error: null
+          status: reachable
+          probe: nslookup+nc
+          attempts: 1
+    all_reachable:
+      description: Whether every target is reachable.
+      type: bool
+    network_topology:
+      description:
+        - The network as C(docker network inspect) shows it - C(network), C(id), C(driver),
+          C(subnets) and C(containers) (each C(name), C(id), C(ipv4), C(aliases)).
+      type: dict
+      sample:
+        network: shop-e2e
+        id: 80c3ff0a449a
+        driver: bridge
+        subnets: [172.18.0.0/16]
+        containers:
+          - {name: shop-payments, id: adb0d90760c8, ipv4: 172.18.0.3, aliases: [payments]}
+    probe:
+      description:
+        - How the probes ran - C(method), C(where) (V(test_container) or V(helper_container)),
+          C(container) (test container short id), C(available) and, when not, C(reason).
+      type: dict
+    duration_ms:
+      description: Time the verification took, in milliseconds.
+      type: int
+    timestamp:
+      description: When the report was made (ISO-8601 UTC).
+      type: str
+argus_events:
+  description:
+    - One C(network_check) per target and attempt (C(final) marks the last one) and one
+      C(network_verified) at the end.
+  returned: always
+  type: list
+  elements: dict
+error:
+  description:
+    - The structured error - C(DNS_RESOLUTION_FAILED) or C(NETWORK_UNREACHABLE) with
+      C(details.results) and C(details.network_topology); C(INVALID_INPUT) for a bad option, a
+      test container or network that does not exist, or a probe that could not run anywhere.
+  returned: failure
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import connect
+from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
+from ansible_collections.argusai.resilience.plugins.module_utils.module_support import (
+    FailWithResult,
+    docker_argument_spec,
+    require_docker_sdk,
+    run,
+)
+from ansible_collections.argusai.resilience.plugins.module_utils.network_verifier import (
+    DEFAULT_PROBE_IMAGE,
+    DEFAULT_TIMEOUT,
+    DEFAULT_WAIT_SECONDS,
+    NetworkVerifier,
+    VerifyOptions,
+    parse_targets,
+    validate_options,
+)
+
+# Each Docker API request may take this much longer than one probe.
+API_GRACE_SECONDS = 30
+
+
+def options_from(params: dict) -> VerifyOptions:
+    """Validate every option before Docker is called."""
+    return validate_options(
+        VerifyOptions(
+            project=params["project"],
+            run_id=params["run_id"],
+            container=params["container"],
+            network=params["network"],
+            targets=parse_targets(params["targets"]),
+            timeout=params["timeout"],
+            wait_seconds=params["wait_seconds"],
+            probe_image=params["probe_image"],
+        )
+    )
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=docker_argument_spec(
+            project={"type": "str", "required": True},
+            run_id={"type": "str"},
+            container={"type": "str", "required": True},
+            network={"type": "str"},
+            targets={
+                "type": "list",
+                "elements": "dict",
+                "required": True,
+                "options": {
+                    "name": {"type": "str", "required": True},
+                    "host": {"type": "str", "required": True},
+                    "port": {"type": "int", "required": True},
+                },
+            },
+            timeout={"type": "int", "default": DEFAULT_TIMEOUT},
+            wait_seconds={"type": "int", "default": DEFAULT_WAIT_SECONDS},
+            probe_image={"type": "str", "default": DEFAULT_PROBE_IMAGE},
+        ),
+        supports_check_mode=True,
+    )
+    events = EventLog(module.params["project"], module.params["run_id"])
+
+    def body() -> dict:
+        options = options_from(module.params)
+        require_docker_sdk(module)
+        client = connect(module.params["docker_host"], options.timeout + API_GRACE_SECONDS)
+        try:
+            verifier = NetworkVerifier(client, options, events)
+            report = verifier.run()
+        finally:
+            client.close()
+        if verifier.failure is not None:
+            raise FailWithResult(verifier.failure, changed=False, report=report)
+        return {"changed": False, "report": report}
+
+    run(module, body, events)
+
+
+if __name__ == "__main__":
+    main()
