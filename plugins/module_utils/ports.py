@@ -267,7 +267,8 @@ def validate_requests(entries: Any, field_name: str = "ports") -> tuple[PortRequ
         if entry.get("port") is None:
             raise invalid_input(f"{where}.port", None, "is required")
         port = validate_port(entry.get("port"), f"{where}.port")
-        protocol = validate_protocol(entry.get("protocol") or "tcp", f"{where}.protocol")
+        raw_protocol = entry.get("protocol")
+        protocol = validate_protocol("tcp" if raw_protocol is None else raw_protocol, f"{where}.protocol")
         requests.append(PortRequest(name, port, protocol))
     return tuple(requests)
 
