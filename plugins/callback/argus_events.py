@@ -93,15 +93,28 @@ class HostSummary:
     """What happened on one host, for the end-of-play summary."""
 
     def __init__(self) -> None:
-        self.preflight: list[str] = []
+        self.preflight: dict[str, tuple[int, str]] = {}  # project -> (runs, last report)
         self.ports: list[dict[str, Any]] = []
         self.restarts = 0
+        self.orphan_cleanups = 0
         self.orphans_removed = 0
+        self.refused: dict[str, int] = defaultdict(int)  # project -> tasks refused with CIRCUIT_OPEN
         self.events = 0
         self.breakers: dict[str, dict[str, Any]] = {}
 
     def is_empty(self) -> bool:
-        return not (self.preflight or self.ports or self.restarts or self.orphans_removed or self.breakers)
+        return not (self.preflight or self.ports or self.restarts or self.orphan_cleanups or self.breakers)
+
+
+def _project_of(data: dict[str, Any]) -> str:
+    circuit = data.get(FACT)
+    if isinstance(circuit, dict) and circuit.get("project"):
+        return str(circuit["project"])
+    for event in data.get("argus_events") or []:
+        if isinstance(event, dict) and event.get("project"):
+            return str(event["project"])
+    args = (data.get("invocation") or {}).get("module_args") or {}
+    return str(args.get("project") or "default")
 
 
 class CallbackModule(CallbackBase):
@@ -171,11 +184,17 @@ class CallbackModule(CallbackBase):
                 if isinstance(check, dict):
                     counts[str(check.get("status"))] += 1
             tally = ", ".join(f"{counts[s]} {s}" for s in ("pass", "warn", "fail", "skipped") if counts[s])
-            host.preflight.append(f"{report.get('overall')} ({tally or 'no checks'})")
+            project = _project_of(data)
+            runs = host.preflight.get(project, (0, ""))[0] + 1
+            host.preflight[project] = (runs, f"{report.get('overall')} ({tally or 'no checks'})")
         elif action == _PORTS and isinstance(data.get("mappings"), list):
             host.ports.extend(m for m in data["mappings"] if isinstance(m, dict))
         elif action == _ORPHANS and isinstance(data.get("removed"), list):
+            host.orphan_cleanups += 1
             host.orphans_removed += len(data["removed"])
+        error = data.get("error")
+        if isinstance(error, dict) and error.get("code") == "CIRCUIT_OPEN":
+            host.refused[_project_of(data)] += 1
         for event in data.get("argus_events") or []:
             if isinstance(event, dict) and event.get("type") == "restart_attempt":
                 host.restarts += 1
@@ -252,8 +271,8 @@ class CallbackModule(CallbackBase):
     @staticmethod
     def _summary_lines(name: str, host: HostSummary) -> list[str]:
         lines = [f"{name}:"]
-        if host.preflight:
-            lines.append(f"  preflight  {'; '.join(host.preflight)}")
+        for project, (runs, last) in sorted(host.preflight.items()):
+            lines.append(f"  preflight  {project}: {last}" + (f", last of {runs} runs" if runs > 1 else ""))
         if host.ports:
             moved = [m for m in host.ports if m.get("reassigned")]
             detail = ", ".join(f"{m.get('service')} {m.get('original_port')}->{m.get('actual_port')}" for m in moved)
@@ -262,11 +281,13 @@ class CallbackModule(CallbackBase):
             )
         if host.restarts:
             lines.append(f"  restarts   {host.restarts} restart attempt(s)")
-        if host.orphans_removed:
+        if host.orphan_cleanups:
             lines.append(f"  orphans    {host.orphans_removed} removed")
         for project, state in sorted(host.breakers.items()):
+            refused = host.refused.get(project)
             lines.append(
                 f"  breaker    {project}: {state.get('state')} "
                 f"({state.get('failure_count')}/{state.get('failure_threshold')} consecutive failures)"
+                + (f", {refused} task(s) refused" if refused else "")
             )
         return lines
