@@ -23,7 +23,7 @@ description:
   - Each resource succeeds or fails on its own; a failure never stops the others. A resource
     that is already gone (for example removed by a concurrent cleanup) counts as removed.
   - A network that still has a container attached (one that is not an orphan, for example of the
-    current run) is not forced; it is reported in RV(failed) with the daemon's refusal. The same
+    current run) is not forced; it is reported in RV(failed_resources) with the daemon's refusal. The same
     holds for a volume still in use.
   - When any resource could not be removed the task fails with C(CLEANUP_FAILED); its details
     hold every per-resource error and the whole result.
@@ -117,9 +117,29 @@ failed:
       error (C(CLEANUP_FAILED) with C(details.cause) V(volume_in_use) or V(network_in_use) when the
       daemon refused because something still uses the resource; for a network,
       C(details.attached_containers) names the containers still attached).
+    - Always empty when the task succeeds. When it fails, Ansible replaces C(failed) by its own
+      V(true); read the list from RV(failed_resources) (or C(error.details.result.failed)).
+  returned: success
+  type: list
+  elements: dict
+  sample: []
+failed_resources:
+  description:
+    - The same list as RV(failed), under a name Ansible does not overwrite when the task fails.
   returned: always, also on failure
   type: list
   elements: dict
+  sample:
+    - type: volume
+      id: shop-data
+      name: shop-data
+      project: shop
+      run_id: m3x1k2a9
+      created_at: "2026-11-25T10:00:00.123Z"
+      error:
+        code: CLEANUP_FAILED
+        message: "removing volume shop-data failed: remove shop-data: volume is in use - [3f2c9a6e1b0d]"
+        details: {cause: volume_in_use, status: 409}
 duration_ms:
   description: Time the detection and removal took, in milliseconds.
   returned: always, also on failure
@@ -188,8 +208,8 @@ def main() -> None:
         changed = bool(result["found"]) if module.check_mode else bool(result["removed"])
         error = cleaner.error_for(result)
         if error is not None:
-            raise FailWithResult(error, changed=changed, **result)
-        return dict(result, changed=changed)
+            raise FailWithResult(error, changed=changed, failed_resources=result["failed"], **result)
+        return dict(result, changed=changed, failed_resources=result["failed"])
 
     run(module, body, events)
 
