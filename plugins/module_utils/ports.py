@@ -355,57 +355,57 @@ def _process_name(pid: int) -> str | None:
         return None
 
 
-def _holder_from_psutil(port: int, protocol: str) -> Holder | None:
+def _holders_from_psutil(ports: set[int], protocol: str) -> dict[int, Holder]:
+    """One ``psutil.net_connections`` call for every port of interest (its cost dominates)."""
     try:
         connections = psutil.net_connections(kind=protocol)
     except Exception:  # AccessDenied on some platforms; the /proc fallback takes over
-        return None
-    best: Any = None
+        return {}
+    found: dict[int, Holder] = {}
+    by_pid: dict[int, Holder] = {}  # one name lookup per process
     for conn in connections:
-        if not conn.laddr or conn.laddr.port != port or conn.raddr:
+        if not conn.laddr or conn.laddr.port not in ports or conn.raddr:
             continue  # outgoing / accepted connections do not hold the port for binding purposes
-        if conn.pid is not None:
-            return Holder("process", pid=conn.pid, process=_process_name(conn.pid))
-        best = conn
-    if best is not None:
-        return Holder("process")  # the socket is visible but its owner is not
-    return None
+        port = conn.laddr.port
+        if conn.pid is not None and (port not in found or found[port].pid is None):
+            if conn.pid not in by_pid:
+                by_pid[conn.pid] = Holder("process", pid=conn.pid, process=_process_name(conn.pid))
+            found[port] = by_pid[conn.pid]
+        elif port not in found:
+            found[port] = Holder("process")  # the socket is visible but its owner is not
+    return found
 
 
-def _proc_inodes(port: int, protocol: str) -> set[str]:
-    """Inodes of listening (tcp) / bound (udp) sockets on ``port`` from /proc/net."""
-    inodes: set[str] = set()
+def _proc_sockets(protocol: str, proc_net: str = "/proc/net") -> Iterator[tuple[int, int, str, str]]:
+    """``(local port, remote port, state, inode)`` of every socket in /proc/net/<protocol>{,6}."""
     for table in (protocol, protocol + "6"):
         try:
-            with open(f"/proc/net/{table}", encoding="ascii") as handle:
+            with open(f"{proc_net}/{table}", encoding="ascii") as handle:
                 next(handle, None)
                 for line in handle:
                     fields = line.split()
-                    if len(fields) < 10:
-                        continue
-                    local, remote, state, inode = fields[1], fields[2], fields[3], fields[9]
-                    if int(local.rsplit(":", 1)[1], 16) != port:
-                        continue
-                    if protocol == "tcp" and state != "0A":  # LISTEN
-                        continue
-                    if protocol == "udp" and int(remote.rsplit(":", 1)[1], 16) != 0:
-                        continue
-                    if inode != "0":
-                        inodes.add(inode)
+                    if len(fields) >= 10:
+                        local, remote = fields[1].rsplit(":", 1)[1], fields[2].rsplit(":", 1)[1]
+                        yield int(local, 16), int(remote, 16), fields[3], fields[9]
         except OSError:
             continue
-    return inodes
 
 
-def _holder_from_proc(port: int, protocol: str, proc_root: str = "/proc") -> Holder | None:
-    inodes = _proc_inodes(port, protocol)
-    if not inodes:
-        return None
-    wanted = {f"socket:[{inode}]" for inode in inodes}
+def _holders_from_proc(ports: set[int], protocol: str, proc_root: str = "/proc") -> dict[int, Holder]:
+    """Listening (tcp) / bound (udp) socket inodes on ``ports``, matched against /proc/<pid>/fd."""
+    inode_port: dict[str, int] = {}
+    for local, remote, state, inode in _proc_sockets(protocol, f"{proc_root}/net"):
+        if local not in ports or inode == "0":
+            continue
+        if (protocol == "tcp" and state == "0A") or (protocol == "udp" and remote == 0):  # 0A: LISTEN
+            inode_port[f"socket:[{inode}]"] = local
+    found: dict[int, Holder] = {}
+    if not inode_port:
+        return found
     try:
         pids = [entry for entry in os.listdir(proc_root) if entry.isdigit()]
     except OSError:
-        return Holder("process")
+        pids = []
     for pid in pids:
         fd_dir = f"{proc_root}/{pid}/fd"
         try:
@@ -414,42 +414,41 @@ def _holder_from_proc(port: int, protocol: str, proc_root: str = "/proc") -> Hol
             continue
         for fd in fds:
             try:
-                if os.readlink(f"{fd_dir}/{fd}") in wanted:
-                    return Holder("process", pid=int(pid), process=_process_name(int(pid)))
+                port = inode_port.get(os.readlink(f"{fd_dir}/{fd}"))
             except OSError:
                 continue
-    return Holder("process")
+            if port is not None and port not in found:
+                found[port] = Holder("process", pid=int(pid), process=_process_name(int(pid)))
+        if len(found) == len(set(inode_port.values())):
+            break
+    for port in inode_port.values():
+        found.setdefault(port, Holder("process"))  # visible socket, owner not readable
+    return found
 
 
-def _in_time_wait(port: int) -> bool:
-    """Whether a TCP connection on local ``port`` lingers in TIME_WAIT (state 06 in /proc/net)."""
-    for table in ("tcp", "tcp6"):
-        try:
-            with open(f"/proc/net/{table}", encoding="ascii") as handle:
-                next(handle, None)
-                for line in handle:
-                    fields = line.split()
-                    if len(fields) > 3 and fields[3] == "06" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                        return True
-        except OSError:
-            continue
-    return False
+def find_process_holders(ports: Iterable[int], protocol: str = "tcp") -> dict[int, Holder]:
+    """Port → the process holding it (psutil first, /proc fallback); ports with none are absent.
+
+    One scan for all ports. A TCP port refused only because of connections in TIME_WAIT is
+    reported as ``{type: time_wait}`` (no process holds it; the kernel frees it within a minute).
+    """
+    wanted = set(ports)
+    found = _holders_from_psutil(wanted, protocol) if HAS_PSUTIL and wanted else {}
+    missing = {port for port in wanted if port not in found or found[port].pid is None}
+    if missing:
+        for port, holder in _holders_from_proc(missing, protocol).items():
+            if port not in found or holder.pid is not None:
+                found[port] = holder
+    if protocol == "tcp" and wanted - set(found):
+        for local, _remote, state, _inode in _proc_sockets("tcp"):
+            if state == "06" and local in wanted and local not in found:  # 06: TIME_WAIT
+                found[local] = Holder("time_wait")
+    return found
 
 
 def find_process_holder(port: int, protocol: str = "tcp") -> Holder | None:
-    """The process holding ``port`` (psutil first, /proc fallback), or None when none is visible.
-
-    A TCP port refused only because of connections in TIME_WAIT is reported as
-    ``{type: time_wait}`` (no process holds it; the kernel frees it within a minute).
-    """
-    holder = _holder_from_psutil(port, protocol) if HAS_PSUTIL else None
-    if holder is None or holder.pid is None:
-        fallback = _holder_from_proc(port, protocol)
-        if fallback is not None and (holder is None or fallback.pid is not None):
-            holder = fallback
-    if holder is None and protocol == "tcp" and _in_time_wait(port):
-        holder = Holder("time_wait")
-    return holder
+    """The process holding ``port``, or None when none is visible (see :func:`find_process_holders`)."""
+    return find_process_holders([port], protocol).get(port)
 
 
 def published_ports(client) -> dict[tuple[str, int], Holder]:
@@ -589,14 +588,11 @@ def _as_float(value: Any) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
-def candidates(preferred: int, max_attempts: int) -> list[int]:
-    """The ports to examine: the preferred one, then upward, skipping < 1024, up to 65535."""
-    ports = [preferred]
-    port = max(preferred + 1, FIRST_UNPRIVILEGED)
-    while len(ports) < max_attempts and port <= MAX_PORT:
-        ports.append(port)
-        port += 1
-    return ports
+def candidates(preferred: int, max_attempts: int) -> Iterator[int]:
+    """The ports to examine, lazily: the preferred one, then upward, skipping < 1024, up to 65535."""
+    yield preferred
+    first = max(preferred + 1, FIRST_UNPRIVILEGED)
+    yield from range(first, min(first + max_attempts - 1, MAX_PORT + 1))
 
 
 @dataclass(frozen=True)
@@ -629,7 +625,7 @@ class PortResolver:
         owner_prefix: str | None = None,
         lease: bool = True,
         probe: Callable[[int, str, Iterable[tuple[int, str]]], int | None] = bind_probe,
-        holder_lookup: Callable[[int, str], Holder | None] = find_process_holder,
+        holder_lookup: Callable[[Iterable[int], str], Mapping[int, Holder]] = find_process_holders,
     ) -> None:
         self.client = client
         self.bind_address = validate_bind_address(bind_address)
@@ -706,7 +702,7 @@ class PortResolver:
         taken: list[tuple[int, str]] = []
         first_holder: Holder | None = None
         first_bound = False
-        ports = candidates(entry.port, self.max_attempts) if strategy == "auto" else [entry.port]
+        ports = candidates(entry.port, self.max_attempts) if strategy == "auto" else iter([entry.port])
         for index, port in enumerate(ports):
             holder, bound = self._why_taken(port, entry, targets, published, leases, handed, excluded)
             if holder is None and not bound:
@@ -716,12 +712,22 @@ class PortResolver:
             taken.append((port, holder.type if holder else "bound"))
         return _Pick(entry, None, first_holder, first_bound, tuple(taken))
 
-    def _holder(self, pick: _Pick) -> Holder | None:
-        if pick.preferred_taken_by is not None:
-            return pick.preferred_taken_by
-        if pick.preferred_bound:
-            return self.holder_lookup(pick.request.port, pick.request.protocol) or Holder("unknown")
-        return None
+    def _holders(self, picks: list[_Pick]) -> list[Holder | None]:
+        """Who held each preferred port; one process lookup per protocol for all bound ones."""
+        bound: dict[str, set[int]] = {}
+        for pick in picks:
+            if pick.preferred_taken_by is None and pick.preferred_bound:
+                bound.setdefault(pick.request.protocol, set()).add(pick.request.port)
+        found = {protocol: self.holder_lookup(ports, protocol) for protocol, ports in bound.items()}
+        holders: list[Holder | None] = []
+        for pick in picks:
+            if pick.preferred_taken_by is not None:
+                holders.append(pick.preferred_taken_by)
+            elif pick.preferred_bound:
+                holders.append(found[pick.request.protocol].get(pick.request.port) or Holder("unknown"))
+            else:
+                holders.append(None)
+        return holders
 
     def _emit(self, event_type: str, **data: Any) -> None:
         if self.events is not None:
@@ -731,9 +737,8 @@ class PortResolver:
         mappings: list[PortMapping] = []
         conflicts: list[dict[str, Any]] = []
         exhausted: list[_Pick] = []
-        for pick in picks:
+        for pick, holder in zip(picks, self._holders(picks), strict=True):
             entry = pick.request
-            holder = self._holder(pick)
             if holder is not None:
                 self._emit(
                     "port_conflict",

@@ -59,7 +59,8 @@ def resolver(probe=None, holder=None, **kwargs):
     kwargs.setdefault("reservations", None)
     return ports.PortResolver(
         probe=probe or FakeProbe(),
-        holder_lookup=holder or (lambda port, proto: ports.Holder("process", pid=42, process="nginx")),
+        holder_lookup=holder
+        or (lambda held, proto: {p: ports.Holder("process", pid=42, process="nginx") for p in held}),
         **kwargs,
     )
 
@@ -143,10 +144,12 @@ def test_invalid_input_refused_before_docker_or_probe():
 
 
 def test_candidates_skip_privileged_and_stop_at_65535():
-    assert ports.candidates(80, 4) == [80, 1024, 1025, 1026]
-    assert ports.candidates(8080, 3) == [8080, 8081, 8082]
-    assert ports.candidates(65534, 100) == [65534, 65535]
-    assert ports.candidates(1023, 2) == [1023, 1024]
+    assert list(ports.candidates(80, 4)) == [80, 1024, 1025, 1026]
+    assert list(ports.candidates(8080, 3)) == [8080, 8081, 8082]
+    assert list(ports.candidates(65534, 100)) == [65534, 65535]
+    assert list(ports.candidates(65535, 100)) == [65535]
+    assert list(ports.candidates(1023, 2)) == [1023, 1024]
+    assert list(ports.candidates(8080, 1)) == [8080]
 
 
 # -- resolution ------------------------------------------------------------------------------------
@@ -180,7 +183,7 @@ def test_held_port_reassigned_with_holder_and_events():
 
 
 def test_holder_unknown_when_lookup_finds_nothing():
-    result = resolver(FakeProbe(held={8080}), holder=lambda p, proto: None).resolve([{"name": "a", "port": 8080}])
+    result = resolver(FakeProbe(held={8080}), holder=lambda held, proto: {}).resolve([{"name": "a", "port": 8080}])
     assert result.mappings[0].occupied_by == ports.Holder("unknown")
 
 
@@ -397,6 +400,36 @@ def test_find_process_holder_udp_via_proc(monkeypatch):
         holder.bind(("127.0.0.1", 0))
         port = holder.getsockname()[1]
         assert ports.find_process_holder(port, "udp").pid == os.getpid()
+
+
+def test_find_process_holders_batches_many_ports(monkeypatch):
+    import os
+
+    calls = []
+    real = ports.psutil.net_connections
+    monkeypatch.setattr(ports.psutil, "net_connections", lambda kind: calls.append(kind) or real(kind=kind))
+    held = []
+    try:
+        for _ in range(5):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sock.listen()
+            held.append(sock)
+        wanted = [sock.getsockname()[1] for sock in held]
+        found = ports.find_process_holders(wanted, "tcp")
+    finally:
+        for sock in held:
+            sock.close()
+    assert sorted(found) == sorted(wanted) and all(h.pid == os.getpid() for h in found.values())
+    assert calls == ["tcp"]
+
+
+def test_time_wait_reported(monkeypatch):
+    monkeypatch.setattr(ports, "HAS_PSUTIL", False)
+    monkeypatch.setattr(ports, "_holders_from_proc", lambda wanted, protocol: {})
+    rows = [(8080, 40000, "06", "0"), (8081, 0, "0A", "123")]
+    monkeypatch.setattr(ports, "_proc_sockets", lambda protocol, proc_net="/proc/net": iter(rows))
+    assert ports.find_process_holders([8080, 9999], "tcp") == {8080: ports.Holder("time_wait")}
 
 
 def test_find_process_holder_none_for_free_port():
