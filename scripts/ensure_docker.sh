@@ -53,8 +53,11 @@ fi
 # A client that matches the daemon: prefer Debian's /usr/bin/docker if the PATH one is absent.
 command -v docker >/dev/null 2>&1 || export PATH="/usr/bin:$PATH"
 
-if pgrep -x dockerd >/dev/null 2>&1; then
-    say "dockerd is already running (pid $(pgrep -x dockerd | head -1)); waiting for it to answer ..."
+# Is the *default* daemon (pid file /var/run/docker.pid) already starting? Other dockerd processes
+# (e.g. a test's private daemon on its own socket) do not count.
+default_pid=$(cat /var/run/docker.pid 2>/dev/null || true)
+if [[ -n "$default_pid" ]] && kill -0 "$default_pid" 2>/dev/null; then
+    say "dockerd is already running (pid $default_pid); waiting for it to answer ..."
 else
     # containerd: docker.io's dockerd starts its own managed containerd when none runs.
     # A dockerd killed hard (e.g. when CI ends a session) leaves its pid file behind.
