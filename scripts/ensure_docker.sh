@@ -56,7 +56,7 @@ command -v docker >/dev/null 2>&1 || export PATH="/usr/bin:$PATH"
 # Is the *default* daemon (pid file /var/run/docker.pid) already starting? Other dockerd processes
 # (e.g. a test's private daemon on its own socket) do not count.
 default_pid=$(cat /var/run/docker.pid 2>/dev/null || true)
-if [[ -n "$default_pid" ]] && kill -0 "$default_pid" 2>/dev/null; then
+if [[ -n "$default_pid" && "$(cat "/proc/$default_pid/comm" 2>/dev/null)" == dockerd ]]; then
     say "dockerd is already running (pid $default_pid); waiting for it to answer ..."
 else
     # containerd: docker.io's dockerd starts its own managed containerd when none runs.
@@ -64,7 +64,7 @@ else
     for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
         if [[ -f "$pidfile" ]]; then
             pid=$(cat "$pidfile" 2>/dev/null || true)
-            if [[ -z "$pid" ]] || ! kill -0 "$pid" 2>/dev/null; then
+            if [[ -z "$pid" ]] || ! kill -0 "$pid" 2>/dev/null || [[ "$pidfile" == /var/run/docker.pid ]]; then
                 rm -f "$pidfile"
             fi
         fi
