@@ -13,13 +13,11 @@ from ansible_collections.argusai.resilience.plugins.module_utils.errors import A
 
 try:
     import docker
-    from docker.errors import DockerException, NotFound
 
     HAS_DOCKER = True
     DOCKER_IMPORT_ERROR = None
 except ImportError:  # reported by the modules with missing_required_lib
     docker = None
-    DockerException = NotFound = Exception
     HAS_DOCKER = False
     DOCKER_IMPORT_ERROR = traceback.format_exc()
 

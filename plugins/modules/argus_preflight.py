@@ -17,7 +17,7 @@ description:
     fails (daemon unreachable, free space below the threshold).
   - Never changes anything on the host.
 author:
-  - ArgusAI
+  - ArgusAI team (@argusai)
 extends_documentation_fragment:
   - argusai.resilience.docker
   - argusai.resilience.docker.EVENTS

@@ -162,7 +162,7 @@ def test_bad_input_is_refused_before_docker_is_called(tmp_path):
             "register": f"bad_{index}",
             "ignore_errors": True,
         }
-        for index, (args, _) in enumerate(BAD_INPUTS)
+        for index, (args, _field) in enumerate(BAD_INPUTS)
     ]
     results_file = tmp_path / "results.json"
     collect = {f"r{i}": f"{{{{ bad_{i} }}}}" for i in range(len(BAD_INPUTS))}

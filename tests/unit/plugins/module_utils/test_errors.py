@@ -98,8 +98,7 @@ def test_overrides_and_validation():
     assert error["retryable"] is True
     with pytest.raises(ValueError):
         errors.structured_error("DISK_SPACE_LOW", "low", severity="bad")
-    with pytest.raises(ValueError):
-        errors.ArgusError("NOT_A_CODE", "x")
+    pytest.raises(ValueError, errors.ArgusError, "NOT_A_CODE", "x")
 
 
 def test_retryable_defaults_follow_the_spec():

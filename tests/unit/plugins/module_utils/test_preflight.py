@@ -37,6 +37,10 @@ def run(options, client=None, connect_error=None):
     return checker, checker.run(), log
 
 
+def report_of(options, client=None):
+    return run(options, client)[1]
+
+
 def statuses(report):
     return {check["name"]: check["status"] for check in report["checks"]}
 
@@ -59,7 +63,7 @@ def test_healthy_host(plenty_of_disk):
 
 def test_daemon_down_fails_and_skips_orphans(plenty_of_disk):
     down = ArgusError("DOCKER_UNAVAILABLE", "refused", {"cause": "connection_refused"})
-    checker, report, _ = run(preflight.PreflightOptions(project="shop"), connect_error=down)
+    checker, report, _events = run(preflight.PreflightOptions(project="shop"), connect_error=down)
     assert report["overall"] == "unhealthy"
     assert statuses(report) == {"docker_daemon": "fail", "disk_space": "pass", "orphans": "skipped"}
     assert checker.failure is down
@@ -74,7 +78,7 @@ def test_daemon_down_fails_and_skips_orphans(plenty_of_disk):
 def test_disk_threshold_and_warn_band(free_gb, status, overall):
     usage = Usage(100 * GIB, 0, int(free_gb * GIB))
     with mock.patch.object(preflight.shutil, "disk_usage", return_value=usage):
-        checker, report, _ = run(preflight.PreflightOptions(project="shop", disk_threshold_gb=2))
+        checker, report, _events = run(preflight.PreflightOptions(project="shop", disk_threshold_gb=2))
     assert statuses(report)["disk_space"] == status
     assert report["overall"] == overall
     if status == "fail":
@@ -92,7 +96,7 @@ def test_orphans_of_other_runs_degrade(plenty_of_disk):
     ]
     volumes = [{"Name": "vol", "Labels": {**MANAGED, "argusai.run-id": "old"}}]
     client = fake_client(containers, volumes=volumes)
-    _, report, _ = run(preflight.PreflightOptions(project="shop", run_id="now"), client)
+    report = report_of(preflight.PreflightOptions(project="shop", run_id="now"), client)
     orphans = report["checks"][2]
     assert orphans["status"] == "warn"
     assert report["overall"] == "degraded"
@@ -110,7 +114,7 @@ def test_orphans_of_other_runs_degrade(plenty_of_disk):
 def test_skip_flags(plenty_of_disk):
     client = fake_client()
     options = preflight.PreflightOptions(project="shop", skip_disk_check=True, skip_orphan_check=True)
-    _, report, _ = run(options, client)
+    report = report_of(options, client)
     assert statuses(report) == {"docker_daemon": "pass", "disk_space": "skipped", "orphans": "skipped"}
     plenty_of_disk.assert_not_called()
     client.api.containers.assert_not_called()
@@ -119,7 +123,7 @@ def test_skip_flags(plenty_of_disk):
 def test_listing_failure_fails_the_orphan_check(plenty_of_disk):
     client = fake_client()
     client.api.containers.side_effect = ConnectionRefusedError(111, "refused")
-    _, report, _ = run(preflight.PreflightOptions(project="shop"), client)
+    report = report_of(preflight.PreflightOptions(project="shop"), client)
     assert statuses(report)["orphans"] == "fail"
     assert report["checks"][2]["error"]["code"] == "DOCKER_UNAVAILABLE"
 
@@ -138,6 +142,6 @@ def test_many_orphans_are_summarised(plenty_of_disk):
     containers = [
         {"Id": f"c{i}", "Names": [f"/c{i}"], "Labels": {**MANAGED, "argusai.run-id": "old"}} for i in range(12)
     ]
-    _, report, _ = run(preflight.PreflightOptions(project="shop"), fake_client(containers))
+    report = report_of(preflight.PreflightOptions(project="shop"), fake_client(containers))
     assert "and 2 more" in report["checks"][2]["message"]
     assert report["checks"][2]["details"]["count"] == 12
