@@ -111,7 +111,7 @@ CONTAINER_SCHEMA: dict[str, Field] = {
     "env": _f("map", "Environment variables (values are never logged)."),
     "ports": _f(
         "list",
-        "Ports as {container_port, host_port, protocol}; a bare integer means the same port inside and on the host.",
+        "Ports as {container_port, host_port, protocol}; a bare integer is a container port that is not published.",
         default=[],
         elements=_f("dict", "A port.", keys=PORT_SCHEMA, shorthand="container_port"),
     ),
@@ -175,8 +175,8 @@ RESILIENCE_SCHEMA: dict[str, Field] = {
             "verify_connectivity": _f(
                 "bool", "Check every mock and service port from the test container.", default=True
             ),
-            "timeout": _f("number", "Seconds per probe.", minimum=0, exclusive_minimum=True),
-            "wait_seconds": _f("number", "Seconds to keep retrying unreachable targets.", minimum=0),
+            "timeout": _f("int", "Seconds per probe.", default=5, minimum=1),
+            "wait_seconds": _f("int", "Seconds to keep retrying unreachable targets.", default=30, minimum=0),
         },
     ),
     "circuit_breaker": _f(
