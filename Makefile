@@ -93,3 +93,15 @@ clean:
 
 distclean: clean
 	rm -rf .venv
+
+# Reliability suite (tests/chaos, issue 9): faults injected against a private dockerd of its own
+# and the real engine. Needs root (ip netns, a second dockerd). Writes docs/reliability.json;
+# `make reliability-doc` runs it and renders docs/reliability.md (scripts/gen_reliability_doc.py).
+.PHONY: chaos reliability-doc
+CHAOS_ARGS ?=
+chaos: venv docker
+	$(BIN)/pytest tests/chaos -p no:cacheprovider -W ignore::ResourceWarning $(CHAOS_ARGS)
+
+reliability-doc: venv docker
+	@rc=0; $(MAKE) --no-print-directory chaos || rc=$$?; \
+	$(PY) scripts/gen_reliability_doc.py; exit $$rc
