@@ -16,7 +16,7 @@ description:
     the names the C(argusai.resilience.argus_setup) role gives its port requests.
   - Ports without C(host_port), and ports missing from the mapping, are left as they are.
 author:
-  - ArgusAI
+  - ArgusAI team (@argusai)
 options:
   _input:
     description: The container specs.

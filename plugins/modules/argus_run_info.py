@@ -17,7 +17,7 @@ description:
     running the setup again for the same run keeps its ports instead of moving away from itself.
   - Never changes anything.
 author:
-  - ArgusAI
+  - ArgusAI team (@argusai)
 extends_documentation_fragment:
   - argusai.resilience.docker
   - argusai.resilience.docker.EVENTS

@@ -23,7 +23,7 @@ description:
     holding every per-resource error.
   - The C(argusai.resilience.argus_teardown) role and the C(argusai.resilience.teardown) playbook call it.
 author:
-  - ArgusAI
+  - ArgusAI team (@argusai)
 extends_documentation_fragment:
   - argusai.resilience.docker
   - argusai.resilience.docker.EVENTS
