@@ -15,13 +15,14 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
+from pathlib import Path
 
 import pytest
 import yaml
-from conftest import COLLECTIONS_PATH, execute_playbook
 
 MODULE = "argusai.resilience.argus_port_resolve"
+# not imported from conftest: a unit + integration session has two modules named "conftest"
+COLLECTIONS_PATH = Path(__file__).resolve().parents[2] / "build" / "collections"
 sys.path.insert(0, str(COLLECTIONS_PATH))
 
 from ansible_collections.argusai.resilience.plugins.module_utils import ports as core  # noqa: E402
@@ -274,15 +275,14 @@ def test_exhaustion_over_five_held_ports(resolve, holders):
 
 RACER = textwrap.dedent(
     """
-    import json, socket, sys, time
+    import json, socket, sys
     sys.path.insert(0, sys.argv[1])
     import docker
     from ansible_collections.argusai.resilience.plugins.module_utils.ports import PortResolver, ReservationStore
-    preferred, start_at, state_dir = int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
-    client = docker.from_env()
-    resolver = PortResolver(client=client, reservations=ReservationStore(state_dir))
-    while time.time() < start_at:
-        time.sleep(0.001)
+    preferred, state_dir = int(sys.argv[2]), sys.argv[3]
+    resolver = PortResolver(client=docker.from_env(), reservations=ReservationStore(state_dir))
+    print("ready", flush=True)
+    sys.stdin.readline()  # "go": every racer resolves at the same moment
     port = resolver.resolve([{"name": "svc", "port": preferred}]).ports["svc"]
     sock = socket.socket()
     try:
@@ -299,10 +299,9 @@ RACER = textwrap.dedent(
 
 def test_twenty_concurrent_processes_never_share_a_port(state_dir):
     preferred = free_block(40)
-    start_at = time.time() + 3.0  # every racer imports docker first, then all resolve together
     racers = [
         subprocess.Popen(
-            [sys.executable, "-c", RACER, str(COLLECTIONS_PATH), str(preferred), str(start_at), state_dir],
+            [sys.executable, "-c", RACER, str(COLLECTIONS_PATH), str(preferred), state_dir],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -311,6 +310,11 @@ def test_twenty_concurrent_processes_never_share_a_port(state_dir):
         for _ in range(20)
     ]
     try:
+        for racer in racers:  # all imported and connected to Docker
+            assert racer.stdout.readline().strip() == "ready", racer.stderr.read()
+        for racer in racers:
+            racer.stdin.write("go\n")
+            racer.stdin.flush()
         reports = []
         for racer in racers:
             line = racer.stdout.readline()
@@ -383,7 +387,7 @@ INVALID = [
 ]
 
 
-def test_invalid_inputs_refused_cleanly(tmp_path):
+def test_invalid_inputs_refused_cleanly(tmp_path, run_playbook):
     """One ansible-playbook run loops over every invalid input (a run per case would be slow).
 
     docker_host points at a socket that does not exist: INVALID_INPUT must come before Docker.
@@ -410,7 +414,7 @@ def test_invalid_inputs_refused_cleanly(tmp_path):
     ]
     playbook = tmp_path / "play.yml"
     playbook.write_text(yaml.safe_dump(play, sort_keys=False))
-    proc = execute_playbook(playbook)
+    proc = run_playbook(playbook)
     assert out.exists(), proc.stdout + proc.stderr
     results = json.loads(out.read_text())
     assert len(results) == len(INVALID)
