@@ -13,11 +13,13 @@ from ansible_collections.argusai.resilience.plugins.module_utils.errors import A
 
 try:
     import docker
+    from docker.errors import NotFound  # pylint: disable=unused-import  # re-exported for the cores
 
     HAS_DOCKER = True
     DOCKER_IMPORT_ERROR = None
 except ImportError:  # reported by the modules with missing_required_lib
     docker = None
+    NotFound = LookupError  # never raised: nothing can talk to Docker without the SDK
     HAS_DOCKER = False
     DOCKER_IMPORT_ERROR = traceback.format_exc()
 
