@@ -27,8 +27,9 @@ Who holds a port: psutil (``psutil.net_connections``) when installed, else ``/pr
 tcp6,udp,udp6}`` socket inodes matched against ``/proc/<pid>/fd``: ``{type: process, pid,
 process}``; a container: ``{type: container, container, container_id}``; another entry:
 ``{type: request, service}``; a lease of another resolver: ``{type: reservation, service,
-expires_in}``; a bind that fails with no visible holder (another network namespace, no
-permission to read /proc): ``{type: unknown}``.
+expires_in}``; only TIME_WAIT connections left: ``{type: time_wait}``; a bind that fails with
+no visible holder (another network namespace, no permission to read /proc): ``{type: unknown}``.
+The holders of a resolution are looked up in one scan, after the lease lock is released.
 
 Races
     Probing and using a port are two steps: two resolvers probing at the same time would both
