@@ -57,7 +57,8 @@ DEFAULT_PROJECT = "default"
 CALLBACK_ENV = "ARGUS_EVENTS_CALLBACK_PID"
 CALLBACK_WARNING = (
     "The argusai.resilience.argus_events callback is not enabled: circuit-breaker failures are not "
-    "remembered (core drops ansible_facts of failed tasks), so the breaker cannot open. Add "
+    "remembered between tasks and runs (ansible-core drops ansible_facts of failed tasks), so the breaker "
+    "will not open. Add "
     "'callbacks_enabled = argusai.resilience.argus_events' to the [defaults] section of ansible.cfg "
     "(see docs/circuit-breaker.md)."
 )
