@@ -72,6 +72,7 @@ import ipaddress
 import json
 import os
 import socket
+import stat
 import tempfile
 import threading
 import time
@@ -483,6 +484,8 @@ class ReservationStore:
     ``session()`` holds an exclusive ``flock`` on ``reservations.lock`` while the caller scans;
     the leases live in ``reservations.json`` (``{"tcp/8080": {expires, owner, service, pid}}``),
     rewritten atomically (temp file + rename). A missing or corrupt file counts as no leases.
+    The directory must be a real directory owned by the current user (not a symlink), else
+    ``session()`` raises OSError and the resolver goes on without leases, with a warning.
     """
 
     def __init__(
@@ -509,6 +512,9 @@ class ReservationStore:
         import fcntl  # POSIX only; imported here so that the module imports anywhere
 
         os.makedirs(self.directory, mode=0o700, exist_ok=True)
+        info = os.lstat(self.directory)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+            raise OSError(errno.EPERM, f"{self.directory} is not a directory owned by uid {os.geteuid()}")
         with self._thread_lock:
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
             try:
@@ -516,7 +522,10 @@ class ReservationStore:
                 lease = LeaseSession(self._load(), self.clock(), self.lease_seconds)
                 yield lease
                 if lease.dirty:
-                    self._save(lease.entries)
+                    try:
+                        self._save(lease.entries)
+                    except OSError as exc:  # reported by the resolver; the ports are still right
+                        lease.save_error = f"leases not saved in {self.directory}: {exc}"
             finally:
                 os.close(fd)  # closing the descriptor releases the flock
 
@@ -548,6 +557,7 @@ class LeaseSession:
         self.lease_seconds = lease_seconds
         self.entries = {key: value for key, value in entries.items() if _as_float(value.get("expires")) > now}
         self.dirty = len(self.entries) != len(entries)
+        self.save_error: str | None = None
 
     def held_by_other(self, protocol: str, port: int, owner: str | None) -> Holder | None:
         entry = self.entries.get(f"{protocol}/{port}")
@@ -638,6 +648,7 @@ class PortResolver:
         self.probe = probe
         self.holder_lookup = holder_lookup
         self.probes = 0
+        self.warnings: list[str] = []
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -655,6 +666,7 @@ class PortResolver:
         published = published_ports(self.client)  # once per resolution
         targets = probe_targets(self.bind_address)
         self.probes = 0
+        self.warnings = []
         picks: list[_Pick] = []
         with self._leases() as leases:
             handed: dict[tuple[str, int], str] = {}
@@ -676,11 +688,24 @@ class PortResolver:
 
     @contextlib.contextmanager
     def _leases(self) -> Iterator[Any]:
+        """The lease session; without a usable store, no leases and a warning (never a failure)."""
         if self.reservations is None:
             yield _NoLeases()
             return
-        with self.reservations.session() as session:
+        stack = contextlib.ExitStack()
+        try:
+            session = stack.enter_context(self.reservations.session())
+        except OSError as exc:
+            self.warnings.append(
+                f"port leases disabled ({exc}); concurrent resolutions on this host are not kept apart. "
+                f"Set {STATE_DIR_ENV} to a directory of your own."
+            )
+            yield _NoLeases()
+            return
+        with stack:
             yield session
+        if session.save_error:
+            self.warnings.append(session.save_error)
 
     def _why_taken(self, port, entry, targets, published, leases, handed, excluded) -> tuple[Holder | None, bool]:
         """(holder, bound): holder is set for known holders; bound is True when the probe failed."""
@@ -770,7 +795,7 @@ class PortResolver:
             raise _conflict_error(conflicts)
         if exhausted:
             raise _exhaustion_error(exhausted, self.max_attempts)
-        return Resolution(tuple(mappings), self.probes)
+        return Resolution(tuple(mappings), self.probes, tuple(self.warnings))
 
 
 def _conflict_error(conflicts: list[dict[str, Any]]) -> ArgusError:
@@ -806,7 +831,7 @@ def _conflict_error(conflicts: list[dict[str, Any]]) -> ArgusError:
 def _exhaustion_error(exhausted: list[_Pick], max_attempts: int) -> ArgusError:
     first = exhausted[0]
     entry = first.request
-    ports = [port for port, _ in first.taken]
+    ports = [taken[0] for taken in first.taken]
     return ArgusError(
         "PORT_EXHAUSTION",
         f"no free {entry.protocol} port for service {entry.name} in {ports[0]}..{ports[-1]} "

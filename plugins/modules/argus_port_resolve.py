@@ -23,7 +23,7 @@ description:
   - With O(strategy=fail), a taken port fails the task with C(PORT_CONFLICT), naming the pid and
     process name of the holder when they can be found (or the container that publishes it).
 author:
-  - ArgusAI
+  - ArgusAI team (@argusai)
 extends_documentation_fragment:
   - argusai.resilience.docker
   - argusai.resilience.docker.EVENTS
@@ -88,6 +88,8 @@ notes:
   - C(changed) is always V(false). The module binds nothing beyond the instant of a probe; its only
     trace is an advisory lease entry under C($ARGUS_PORT_STATE_DIR) (default C(/tmp/argusai-ports)),
     which expires by itself.
+  - When the lease directory cannot be used (for example C(/tmp/argusai-ports) was created by another
+    user), the module still resolves the ports, without leases, and warns.
   - A port free now can still be taken before the container starts (by a process outside the
     collection). M(argusai.resilience.argus_container_guard) handles the daemon's
     C(port is already allocated) answer by resolving that port again.
@@ -241,6 +243,8 @@ def main() -> None:
             lease=not module.check_mode,
         )
         resolution = resolver.resolve(requests, params["strategy"])
+        for warning in resolution.warnings:
+            module.warn(warning)
         mappings = [mapping.to_dict() for mapping in resolution.mappings]
         return {
             "changed": False,

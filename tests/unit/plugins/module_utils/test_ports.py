@@ -487,3 +487,30 @@ def test_is_port_allocation_error():
         )
     )
     assert not ports.is_port_allocation_error(FakeAPIError("something else"))
+
+
+def test_unusable_lease_dir_degrades_with_a_warning(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(real)  # a symlinked state dir is refused (it could point anywhere)
+    result = resolver(reservations=ports.ReservationStore(str(link))).resolve([{"name": "a", "port": 8080}])
+    assert result.ports == {"a": 8080}
+    assert len(result.warnings) == 1 and "leases disabled" in result.warnings[0]
+    assert not (real / "reservations.json").exists()
+
+
+def test_lease_save_failure_is_a_warning(store, monkeypatch):
+    def broken(entries):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store, "_save", broken)
+    result = resolver(reservations=store).resolve([{"name": "a", "port": 8080}])
+    assert result.ports == {"a": 8080}
+    assert "No space left" in result.warnings[0]
+
+
+def test_failure_inside_the_session_still_releases_the_lock(store):
+    with pytest.raises(ArgusError):
+        resolver(FakeProbe(held={8080}), reservations=store, max_attempts=1).resolve([{"name": "a", "port": 8080}])
+    assert resolver(reservations=store).resolve([{"name": "b", "port": 9000}]).ports == {"b": 9000}
