@@ -231,6 +231,70 @@ class AnsibleRunner:
         results = json.loads(result_file.read_text()) if result_file.exists() else None
         return proc, results
 
+    # ------------------------------------------------------------- the argus_setup role
+    def write_config(self, config: dict[str, Any], name: str | None = None) -> Path:
+        path = self.workdir / (name or f"e2e-{self._next()}.yaml")
+        path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+        return path
+
+    def setup_play(self, outcome: Path) -> Path:
+        """A playbook around the argus_setup role that writes {ok, result, error, msg} to ``outcome``."""
+        record = (
+            "{{ {'ok': %s, 'result': argus_setup_result | default(none), "
+            "'error': argus_setup_error | default(none), "
+            "'failed_task': (ansible_failed_task.name | default(none)), "
+            "'msg': (ansible_failed_result.msg | default(''))} | to_json }}"
+        )
+        play = [
+            {
+                "name": "chaos setup",
+                "hosts": "localhost",
+                "gather_facts": False,
+                "tasks": [
+                    {
+                        "block": [
+                            {
+                                "name": "setup",
+                                "ansible.builtin.include_role": {"name": "argusai.resilience.argus_setup"},
+                            },
+                            {
+                                "name": "record success",
+                                "ansible.builtin.copy": {"content": record % "true", "dest": str(outcome)},
+                            },
+                        ],
+                        "rescue": [
+                            {
+                                "name": "record failure",
+                                "ansible.builtin.copy": {"content": record % "false", "dest": str(outcome)},
+                            },
+                            {"name": "setup failed", "ansible.builtin.fail": {"msg": "setup failed"}},
+                        ],
+                    }
+                ],
+            }
+        ]
+        path = self.workdir / f"setup-play-{self._next()}.yml"
+        path.write_text(yaml.safe_dump(play, sort_keys=False))
+        return path
+
+    def setup_args(self, config: dict[str, Any] | Path, extra_vars: dict[str, Any] | None = None):
+        config_path = config if isinstance(config, Path) else self.write_config(config)
+        outcome = self.workdir / f"outcome-{self._next()}.json"
+        outcome.unlink(missing_ok=True)
+        return self.setup_play(outcome), {"argus_config_file": str(config_path), **(extra_vars or {})}, outcome
+
+    def setup(self, config, extra_vars=None, env=None, timeout: float = 300):
+        """Run the argus_setup role; return (CompletedProcess, outcome dict or None)."""
+        play, variables, outcome = self.setup_args(config, extra_vars)
+        proc = self.playbook(play, variables, env=env, timeout=timeout)
+        return proc, (json.loads(outcome.read_text()) if outcome.exists() else None)
+
+    def spawn_setup(self, config, extra_vars=None, env=None):
+        """Start the argus_setup role in the background; return (Popen, outcome path, log path)."""
+        play, variables, outcome = self.setup_args(config, extra_vars)
+        log = self.workdir / f"spawn-{self._next()}.log"
+        return self.spawn(play, variables, env=env, log=log), outcome, log
+
     def events(self) -> list[dict[str, Any]]:
         if not self.events_path.exists():
             return []

@@ -380,3 +380,70 @@ def inventory_of(client) -> set[tuple[str, str]]:
     items |= {("network", n.id) for n in client.networks.list()}
     items |= {("volume", v.name) for v in client.volumes.list()}
     return items
+
+
+# --------------------------------------------------------------------- e2e projects
+HEALTHY_HTTPD = ["httpd", "-f", "-p", "8080"]
+NC_HEALTHCHECK = {"test": "nc -w 1 127.0.0.1 8080 </dev/null", "interval": 0.5, "timeout": 1, "retries": 30}
+
+
+def service(name: str, command: list[str] | str | None = None, ports: list | None = None, **extra: Any) -> dict:
+    """A small httpd service of the test image (healthy when port 8080 accepts)."""
+    spec = {
+        "name": name,
+        "image": TEST_IMAGE,
+        "command": command or HEALTHY_HTTPD,
+        "ports": ports if ports is not None else [8080],
+        "healthcheck": dict(NC_HEALTHCHECK),
+    }
+    spec.update(extra)
+    return spec
+
+
+def e2e_config(
+    project: str,
+    services: list[dict] | None = None,
+    test: bool = True,
+    resilience: dict | None = None,
+    **sections: Any,
+) -> dict[str, Any]:
+    """An e2e.yaml document (as a dict) with fast, test-friendly resilience settings."""
+    res: dict[str, Any] = {
+        "preflight": {"disk_threshold_gb": 0.1},
+        "container": {
+            "max_restarts": 2,
+            "backoff_initial_ms": 100,
+            "backoff_max_ms": 400,
+            "stable_seconds": 1,
+            "startup_timeout": 20,
+        },
+        "network": {"wait_seconds": 5},
+    }
+    for key, value in (resilience or {}).items():
+        res[key] = {**res.get(key, {}), **value} if isinstance(value, dict) else value
+    cfg: dict[str, Any] = {
+        "project": project,
+        "services": services if services is not None else [service(f"{project}-api")],
+        "resilience": res,
+    }
+    if test:
+        cfg["test"] = {"name": f"{project}-tests", "image": TEST_IMAGE, "command": "sleep 3600"}
+    cfg.update(sections)
+    return cfg
+
+
+def project_resources(client, project: str) -> list[dict[str, str]]:
+    """Every container, network and volume labeled for ``project``: type, name, run id, managed."""
+    flt = {"label": f"argusai.project={project}"}
+    rows = []
+    for c in client.containers.list(all=True, filters=flt):
+        rows.append({"type": "container", "name": c.name, **_label_info(c.labels)})
+    for n in client.networks.list(filters=flt):
+        rows.append({"type": "network", "name": n.name, **_label_info(n.attrs.get("Labels") or {})})
+    for v in client.volumes.list(filters=flt):
+        rows.append({"type": "volume", "name": v.name, **_label_info(v.attrs.get("Labels") or {})})
+    return rows
+
+
+def _label_info(labels: dict) -> dict[str, str]:
+    return {"run_id": labels.get("argusai.run-id", ""), "managed": labels.get("argusai.managed", "")}

@@ -1,0 +1,280 @@
+"""Daemon loss: the private dockerd is killed (or frozen) in the middle of a setup.
+
+Every task fails within its timeout with DOCKER_UNAVAILABLE, the breaker opens at its threshold,
+later tasks are refused at once with CIRCUIT_OPEN, nothing hangs and no traceback reaches the
+user. After the daemon is back, ``playbooks/reset_circuit.yml`` and one good probe close the
+breaker, and a rerun of ``playbooks/setup.yml`` cleans the half-built run first and succeeds.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import pytest
+from conftest import PLAYBOOKS
+from harness import (
+    TRACEBACK,
+    assert_no_traceback,
+    e2e_config,
+    project_resources,
+    service,
+)
+
+THRESHOLD = 5  # the breaker's default failure_threshold
+DAEMON_TIMEOUT = 3  # preflight daemon_timeout in the probe tasks
+DOCKER_TIMEOUT = 5  # argus_docker_timeout (per API request) for the setup
+
+
+def _wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def _probe_tasks(project: str, count: int) -> list[dict]:
+    """``count`` preflights (the cheapest Docker-touching task), each timed by the controller clock."""
+    tasks = []
+    for i in range(count + 1):
+        tasks.append(
+            {
+                "name": f"clock {i}",
+                "ansible.builtin.set_fact": {f"chaos_t{i}": "{{ lookup('pipe', 'date +%s.%N') }}"},
+                "register": f"clock{i}",
+            }
+        )
+        if i == count:
+            break
+        tasks.append(
+            {
+                "name": f"probe {i}",
+                "argusai.resilience.argus_preflight": {
+                    "project": project,
+                    "daemon_timeout": DAEMON_TIMEOUT,
+                    "skip_disk_check": True,
+                    "skip_orphan_check": True,
+                },
+                "register": f"probe{i}",
+                "ignore_errors": True,
+            }
+        )
+    return tasks
+
+
+def _probe_results(results: dict, count: int) -> list[tuple[str | None, float, dict]]:
+    """[(error code or None, seconds, result)] per probe task."""
+    rows = []
+    for i in range(count):
+        t0 = float(results[f"clock{i}"]["ansible_facts"][f"chaos_t{i}"])
+        t1 = float(results[f"clock{i + 1}"]["ansible_facts"][f"chaos_t{i + 1}"])
+        result = results[f"probe{i}"]
+        code = (result.get("error") or {}).get("code") if result.get("failed") else None
+        rows.append((code, t1 - t0, result))
+    return rows
+
+
+def _circuit_state(results: dict, key: str) -> str | None:
+    return (results[key].get("argus_circuit") or {}).get("state")
+
+
+def test_kill9_mid_setup_opens_breaker_then_recovers(private_dockerd, private_client, ansible, chaos_project, recorder):
+    project = chaos_project("loss")
+    env = private_dockerd.env()
+    config = e2e_config(project, services=[service(f"{project}-svc{i}") for i in range(4)])
+    setup_vars = {"argus_docker_timeout": DOCKER_TIMEOUT, "argus_run_id": "killed1"}
+
+    # 1. kill -9 the daemon as soon as the guard has created the first container
+    proc, outcome_path, log = ansible.spawn_setup(config, setup_vars, env=env)
+    try:
+        _wait_for(
+            lambda: private_client.containers.list(all=True, filters={"label": f"argusai.project={project}"}),
+            90,
+            "the guard to create a container",
+        )
+    except AssertionError:
+        proc.kill()
+        raise AssertionError(f"setup never reached the guard:\n{log.read_text()[-4000:]}") from None
+    private_dockerd.kill9()
+    killed_at = time.monotonic()
+    try:
+        rc = proc.wait(timeout=180)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail(f"setup hung for 180 s after the daemon died:\n{log.read_text()[-4000:]}")
+    fail_after = time.monotonic() - killed_at
+    output = log.read_text()
+    assert rc != 0, output[-3000:]
+    assert_no_traceback(output)
+    outcome = json.loads(outcome_path.read_text())
+    assert outcome["ok"] is False
+    error = outcome["error"] or {}
+    assert error.get("code") == "DOCKER_UNAVAILABLE", (error, outcome["msg"], output[-3000:])
+    recorder.record(
+        "daemon_loss.kill9_mid_setup",
+        "dockerd kill -9 while the guard starts 4 services",
+        f"setup stopped at '{error.get('stage')}' with DOCKER_UNAVAILABLE (retryable={error.get('retryable')}); "
+        "no traceback; the half-built run stays labeled",
+        fail_after,
+        "kill -9 until ansible-playbook exited",
+        docker_timeout=DOCKER_TIMEOUT,
+    )
+
+    # 2. the daemon stays down: tasks fail fast until the breaker opens, then are refused at once
+    count = THRESHOLD + 3
+    play, results = ansible.tasks(_probe_tasks(project, count), env=env)
+    assert results is not None, play.stdout[-4000:]
+    assert_no_traceback(play.stdout, play.stderr)
+    rows = _probe_results(results, count)
+    codes = [code for code, _, _ in rows]
+    # the setup's failure counted as the first of THRESHOLD consecutive infrastructure failures
+    expected = ["DOCKER_UNAVAILABLE"] * (THRESHOLD - 1) + ["CIRCUIT_OPEN"] * (count - THRESHOLD + 1)
+    assert codes == expected, codes
+    unavailable = [s for code, s, _ in rows if code == "DOCKER_UNAVAILABLE"]
+    refused = [s for code, s, _ in rows if code == "CIRCUIT_OPEN"]
+    assert max(unavailable) < DAEMON_TIMEOUT + 3, unavailable
+    assert max(refused) < 1.0, refused
+    open_result = rows[-1][2]
+    details = open_result["error"]["details"]
+    assert "retry_after_seconds" in details
+    assert any(isinstance(v, list) and v for k, v in details.items() if "history" in k), (
+        f"CIRCUIT_OPEN without failure history: {details}"
+    )
+    for _, _, result in rows:
+        assert TRACEBACK not in json.dumps(result)
+    recorder.record(
+        "daemon_loss.tasks_while_down",
+        f"{count} preflight tasks against the dead daemon (threshold {THRESHOLD})",
+        f"{len(unavailable)} failed with DOCKER_UNAVAILABLE, then the breaker opened; "
+        f"{len(refused)} refused with CIRCUIT_OPEN without reaching the host",
+        max(unavailable),
+        f"slowest DOCKER_UNAVAILABLE task (daemon_timeout {DAEMON_TIMEOUT} s)",
+    )
+    recorder.record(
+        "daemon_loss.refused_by_open_breaker",
+        "task while the breaker is open",
+        "refused at once with CIRCUIT_OPEN (retry_after_seconds, failure history)",
+        max(refused),
+        "slowest refused task, controller clock",
+    )
+
+    # 3. daemon back; the breaker persisted in the fact cache still refuses
+    restart_s = private_dockerd.start()
+    play, results = ansible.tasks(_probe_tasks(project, 1), env=env)
+    assert _probe_results(results, 1)[0][0] == "CIRCUIT_OPEN", results
+
+    # 4. reset (the documented playbook) + one good probe close it
+    began = time.monotonic()
+    reset = ansible.playbook(
+        PLAYBOOKS / "reset_circuit.yml", {"argus_project": project, "argus_hosts": "localhost"}, env=env
+    )
+    assert reset.returncode == 0, reset.stdout[-3000:]
+    assert_no_traceback(reset.stdout, reset.stderr)
+    play, results = ansible.tasks(
+        _probe_tasks(project, 1)
+        + [
+            {
+                "name": "status",
+                "argusai.resilience.argus_circuit": {"project": project, "state": "status"},
+                "register": "status",
+            }
+        ],
+        env=env,
+    )
+    recovered_s = time.monotonic() - began
+    assert _probe_results(results, 1)[0][0] is None, results
+    assert _circuit_state(results, "probe0") == "closed", results["probe0"]
+    assert results["status"]["current"]["state"] == "closed", results["status"]
+    recorder.record(
+        "daemon_loss.reset_and_probe",
+        "daemon restarted; breaker still open from the fact cache",
+        "still refused until reset_circuit.yml (open -> half-open); one good probe closed it",
+        recovered_s,
+        f"reset playbook + probe (daemon restart itself: {restart_s:.1f} s)",
+    )
+
+    # 5. rerun of the real setup playbook: cleans the half-built run first, then succeeds
+    leftovers = project_resources(private_client, project)
+    assert leftovers and {r["run_id"] for r in leftovers} == {"killed1"}, leftovers
+    result_file = ansible.workdir / "setup-result.json"
+    config_file = ansible.write_config(config)
+    began = time.monotonic()
+    rerun = ansible.playbook(
+        PLAYBOOKS / "setup.yml",
+        {"argus_config_file": str(config_file), "argus_result_file": str(result_file), "argus_run_id": "rerun1"},
+        env=env,
+    )
+    rerun_s = time.monotonic() - began
+    assert rerun.returncode == 0, rerun.stdout[-5000:]
+    assert_no_traceback(rerun.stdout, rerun.stderr)
+    result = json.loads(result_file.read_text())
+    removed = {(r["type"], r["name"]) for r in result["orphan_cleanup"]["removed"]}
+    expected_removed = {(r["type"].rstrip("s"), r["name"]) for r in leftovers}
+    assert {(t.rstrip("s"), n) for t, n in removed} >= expected_removed, (removed, leftovers)
+    now = project_resources(private_client, project)
+    assert now and {r["run_id"] for r in now} == {"rerun1"}, now
+    assert result["network_verification"]["all_reachable"] is True
+    recorder.record(
+        "daemon_loss.rerun_after_recovery",
+        "setup rerun after the daemon came back",
+        f"orphan clean removed the {len(leftovers)} resources of the killed run, then setup succeeded",
+        rerun_s,
+        "ansible-playbook setup.yml wall time",
+    )
+
+    # 6. teardown of the new run leaves nothing
+    teardown = ansible.playbook(
+        PLAYBOOKS / "teardown.yml", {"argus_project": project, "argus_run_id": "rerun1"}, env=env
+    )
+    assert teardown.returncode == 0, teardown.stdout[-3000:]
+    assert project_resources(private_client, project) == []
+
+
+def test_frozen_daemon_mid_setup_fails_within_timeout(
+    private_dockerd, private_client, ansible, chaos_project, recorder
+):
+    """SIGSTOP: the socket still accepts, nothing answers. Requests must time out, not hang."""
+    project = chaos_project("frozen")
+    env = private_dockerd.env()
+    config = e2e_config(project, services=[service(f"{project}-svc{i}") for i in range(2)])
+    proc, outcome_path, log = ansible.spawn_setup(
+        config, {"argus_docker_timeout": DOCKER_TIMEOUT, "argus_run_id": "frozen1"}, env=env
+    )
+    try:
+        _wait_for(
+            lambda: private_client.containers.list(all=True, filters={"label": f"argusai.project={project}"}),
+            90,
+            "the guard to create a container",
+        )
+    except AssertionError:
+        proc.kill()
+        raise AssertionError(f"setup never reached the guard:\n{log.read_text()[-4000:]}") from None
+    private_dockerd.freeze()
+    frozen_at = time.monotonic()
+    try:
+        rc = proc.wait(timeout=150)
+        hung = False
+    except subprocess.TimeoutExpired:
+        hung = True
+        proc.kill()
+        proc.wait()
+    fail_after = time.monotonic() - frozen_at
+    private_dockerd.thaw()
+    output = log.read_text()
+    assert not hung, f"setup still running {fail_after:.0f} s after the daemon froze:\n{output[-4000:]}"
+    assert rc != 0
+    assert_no_traceback(output)
+    outcome = json.loads(outcome_path.read_text())
+    error = outcome["error"] or {}
+    recorder.record(
+        "daemon_loss.frozen_mid_setup",
+        "dockerd frozen (SIGSTOP) while the guard starts 2 services",
+        f"setup stopped at '{error.get('stage')}' with {error.get('code')}; no hang, no traceback",
+        fail_after,
+        f"freeze until ansible-playbook exited (argus_docker_timeout {DOCKER_TIMEOUT} s)",
+    )
+    assert error.get("code") == "DOCKER_UNAVAILABLE", (error, outcome["msg"])
