@@ -282,7 +282,8 @@ class CircuitBreaker:
         if self.state == HALF_OPEN:
             return [self._move(OPEN, now, f"probe failed ({code})")]
         if self.state == CLOSED and self.failure_count >= self.settings.failure_threshold:
-            reason = f"{self.failure_count} consecutive infrastructure failures (last: {code})"
+            plural = "s" if self.failure_count != 1 else ""
+            reason = f"{self.failure_count} consecutive infrastructure failure{plural} (last: {code})"
             return [self._move(OPEN, now, reason)]
         return []
 

@@ -56,7 +56,15 @@ class Runner:
     def env(self, **extra: str) -> dict[str, str]:
         return {"ARGUS_EVENTS_PATH": str(self.events), **extra}
 
-    def play(self, tasks: list[dict[str, Any]], *, check: bool = False, env: dict | None = None, play_vars=None):
+    def play(
+        self,
+        tasks: list[dict[str, Any]],
+        *,
+        check: bool = False,
+        env: dict | None = None,
+        play_vars: dict | None = None,
+        args: list[str] | None = None,
+    ):
         """Run the tasks (each may carry ``register``); return ({register: result}, CompletedProcess)."""
         self.runs += 1
         out = self.tmp / f"results-{self.runs}.json"
@@ -78,7 +86,9 @@ class Runner:
         }
         path = self.tmp / f"play-{self.runs}.yml"
         path.write_text(yaml.safe_dump([play], sort_keys=False))
-        proc = execute_playbook(path, env=self.env(**(env or {})), check=check, facts_dir=self.facts, timeout=120)
+        proc = execute_playbook(
+            path, env=self.env(**(env or {})), check=check, args=args, facts_dir=self.facts, timeout=120
+        )
         if not out.exists():
             pytest.fail(f"play {self.runs} broke (rc={proc.returncode})\n{proc.stdout}\n{proc.stderr}", pytrace=False)
         return json.loads(out.read_text()), proc
@@ -249,6 +259,23 @@ def test_until_retries_and_check_mode(runner, unique_project):
     opened = [line for line in runner.event_lines() if line["type"] == "circuit_open"]
     assert len(opened) == 1 and opened[0]["task"] == "retry"  # written from the retry callback
     assert runner.status(unique_project)["state"] == "open"
+
+
+def test_clear_facts_and_flush_cache_reset_the_breaker(runner, unique_project):
+    opener = [preflight("dead", unique_project, runner.dead)]
+    status = {"name": "status", CIRCUIT: {"project": unique_project}, "register": "st"}
+    settings = {"argus_circuit_breaker": {"failure_threshold": 1}}
+
+    runner.play(opener, play_vars=settings)
+    assert runner.status(unique_project)["state"] == "open"
+    results, _ = runner.play([{"name": "forget", "ansible.builtin.meta": "clear_facts"}, status])
+    assert results["st"]["current"]["state"] == "closed"
+
+    runner.play(opener, play_vars=settings)
+    assert runner.status(unique_project)["state"] == "open"
+    results, _ = runner.play([status], args=["--flush-cache"])
+    assert results["st"]["current"]["state"] == "closed"
+    assert runner.status(unique_project)["state"] == "closed"  # and the cache no longer has it
 
 
 def test_warns_without_the_callback_and_survives_a_bad_events_path(runner, unique_project, tmp_path):
