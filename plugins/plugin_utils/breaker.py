@@ -241,7 +241,9 @@ class CircuitBreaker:
             return None
         if self.state != OPEN:
             return 0.0
-        opened = self.opened_at() or now
+        opened = self.opened_at()
+        if opened is None:  # a damaged state: let one probe decide rather than wait forever
+            return 0.0
         remaining = self.settings.cooldown_seconds - (now - opened).total_seconds()
         return round(max(0.0, remaining), 3)
 

@@ -166,8 +166,8 @@ def refusal(
         f"circuit breaker of project '{project}' on {host or 'this host'} is open after "
         f"{breaker.failure_count} consecutive infrastructure failures"
         + (f" (last: {last.get('code')} at {last.get('time')})" if last else "")
-        + "; the task was not sent. Fix the Docker host, then run argusai.resilience.reset_circuit "
-        + f"-e argus_project={project}"
+        + "; the task was not sent. Fix the Docker host, then run "
+        + f"'ansible-playbook argusai.resilience.reset_circuit -e argus_project={project}'"
         + (f", or wait {retry_after:g}s for the cooldown." if retry_after is not None else ".")
     )
     error = ArgusError(

@@ -136,7 +136,8 @@ def test_cooldown_falls_back_to_last_failure_time_then_now():
     assert breaker.retry_after(at(8)) == pytest.approx(6)
     breaker.last_failure_time = None
     assert breaker.opened_at() is None
-    assert breaker.retry_after(at(100)) == pytest.approx(10)  # unknown: a full cooldown from now
+    assert breaker.retry_after(at(100)) == 0.0  # unknown: one probe decides, rather than waiting forever
+    assert breaker.before_call(at(100)).allowed and breaker.state == HALF_OPEN
 
 
 def test_reset_open_to_half_open():
