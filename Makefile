@@ -82,7 +82,7 @@ bench: venv docker
 DEMO_PROJECT ?= argus-demo
 DEMO_ARGS ?=
 demo: venv docker
-	$(BIN)/ansible-playbook playbooks/preflight.yml -e argus_project=$(DEMO_PROJECT) $(DEMO_ARGS)
+	$(BIN)/ansible-playbook examples/demo/demo.yml -e argus_project=$(DEMO_PROJECT) $(DEMO_ARGS)
 
 changelog: venv
 	$(BIN)/antsibull-changelog lint
