@@ -181,18 +181,24 @@ class AnsibleRunner:
             playbook, extra_vars, self.env(env), facts_dir=self.facts_dir, timeout=timeout, args=args
         )
 
-    def spawn(self, playbook, extra_vars=None, env=None, log: Path | None = None) -> subprocess.Popen:
-        """Start ansible-playbook in the background (own process group, so it can be killed whole)."""
+    def spawn(self, playbook, extra_vars=None, env=None, log: Path | None = None, prefix=None) -> subprocess.Popen:
+        """Start ansible-playbook in the background (own process group, so it can be killed whole).
+
+        ``prefix`` wraps the command, e.g. ``private_dockerd.in_netns`` to run it in the private
+        daemon's network namespace.
+        """
         out = open(log or (self.workdir / f"spawn-{self._next()}.log"), "w")  # noqa: SIM115
-        return subprocess.Popen(
-            self.command(playbook, extra_vars),
-            cwd=str(REPO_ROOT),
-            env=self.full_env(env),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
+        cmd = self.command(playbook, extra_vars)
+        with out:
+            return subprocess.Popen(
+                prefix(cmd) if prefix else cmd,
+                cwd=str(REPO_ROOT),
+                env=self.full_env(env),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
 
     def tasks(self, tasks: list[dict[str, Any]], env=None, timeout: float = 300, play_vars=None):
         """Run tasks in one play on localhost; return (CompletedProcess, {registered name: result}).

@@ -91,6 +91,10 @@ class PrivateDockerd:
     def netns_path(self) -> Path:
         return Path("/run/netns") / self.netns
 
+    def in_netns(self, cmd: list[str]) -> list[str]:
+        """``cmd`` run inside the daemon's network namespace (where its published ports live)."""
+        return ["nsenter", f"--net={self.netns_path}", *cmd]
+
     def env(self) -> dict[str, str]:
         """Environment entries that point the docker CLI, the SDK and the modules at this daemon."""
         return {"DOCKER_HOST": self.docker_host}
