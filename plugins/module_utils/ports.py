@@ -62,6 +62,11 @@ Stable helpers (the container guard calls these; their signatures do not change)
 
     is_port_allocation_error(exc: BaseException) -> bool
         # True when errors.classify() says PORT_CONFLICT (port_allocated / address_in_use)
+
+    port_holder(port: int, protocol: str = "tcp", bind_address: str = "0.0.0.0",
+                client=None) -> dict | None
+        # read-only "is it taken?": the occupied_by dict, or None when free; no lease read or
+        # written (use this, not next_free_port(max_attempts=1), to test a port)
 """
 
 from __future__ import annotations
@@ -870,6 +875,28 @@ def next_free_port(
     request = PortRequest("port", port, validate_protocol(protocol))
     resolver = PortResolver(client=client, bind_address=bind_address, max_attempts=max_attempts)
     return resolver.resolve([request], "auto", exclude).mappings[0].actual_port
+
+
+def port_holder(
+    port: int,
+    protocol: str = "tcp",
+    bind_address: str = DEFAULT_BIND_ADDRESS,
+    client=None,
+) -> dict[str, Any] | None:
+    """Who holds ``port`` right now (``occupied_by`` dict), or None when it is free.
+
+    A read-only check for "is this port taken?": a container publishing it, else a failed bind
+    probe (then the holding process, ``{type: unknown}`` when not visible). Leases are neither
+    consulted nor written, unlike :func:`next_free_port`, which allocates.
+    """
+    port = validate_port(port, "port")
+    protocol = validate_protocol(protocol)
+    published = published_ports(client).get((protocol, port))
+    if published is not None:
+        return published.to_dict()
+    if bind_probe(port, protocol, probe_targets(validate_bind_address(bind_address))) is None:
+        return None
+    return (find_process_holder(port, protocol) or Holder("unknown")).to_dict()
 
 
 def is_port_allocation_error(exc: BaseException) -> bool:

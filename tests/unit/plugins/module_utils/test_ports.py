@@ -514,3 +514,21 @@ def test_failure_inside_the_session_still_releases_the_lock(store):
     with pytest.raises(ArgusError):
         resolver(FakeProbe(held={8080}), reservations=store, max_attempts=1).resolve([{"name": "a", "port": 8080}])
     assert resolver(reservations=store).resolve([{"name": "b", "port": 9000}]).ports == {"b": 9000}
+
+
+def test_port_holder_is_read_only(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setenv(ports.STATE_DIR_ENV, str(tmp_path))
+    with socket.socket() as holder:
+        holder.bind(("0.0.0.0", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        assert ports.port_holder(port)["pid"] == os.getpid()
+    assert ports.port_holder(port) is None
+    client = fake_client([container("web", "0123456789abcdef", (port, "tcp"))])
+    assert ports.port_holder(port, client=client)["container"] == "web"
+    assert ports.port_holder(port, "udp", client=client) is None
+    ports.next_free_port(port)  # leases it: port_holder does not care
+    assert ports.port_holder(port) is None
+    assert f"tcp/{port}" in (tmp_path / "reservations.json").read_text()
