@@ -12,8 +12,8 @@ bounded by ``timeout``.
 The probe adapts to what the test container has (detected once, by one exec):
 
 * resolvers, in order: python (``socket.getaddrinfo``), ``getent hosts``, ``nslookup``;
-* connectors, in order: python (``socket.create_connection``), ``nc -z``, plain ``nc``
-  (busybox, stdin closed), bash's ``/dev/tcp``.
+* connectors, in order: python (``socket.create_connection``), ``nc -z``, busybox ``nc -e true``
+  (exits once connected), plain ``nc`` (stdin closed), bash's ``/dev/tcp``.
 
 When the test container lacks them (or has no shell at all), the probe runs in a short-lived
 helper container that shares the test container's network namespace
@@ -90,8 +90,11 @@ for t in python3 python getent nslookup nc bash timeout; do
   p=$(command -v "$t" 2>/dev/null) && echo "tool $t $p"
 done
 if command -v nc >/dev/null 2>&1; then
-  case "$(nc -h 2>&1)" in *" -z"*) echo "nc_z";; esac
+  h=$(nc -h 2>&1)
+  case "$h" in *" -z"*) echo "nc_z";; esac
+  case "$h" in *"-e PROG"*) echo "nc_e";; esac
 fi
+for d in /bin /usr/bin; do if [ -x "$d/true" ]; then echo "tool true $d/true"; break; fi; done
 if command -v timeout >/dev/null 2>&1 && timeout 5 true >/dev/null 2>&1; then echo "timeout_ok"; fi
 case "$EPOCHREALTIME" in [0-9]*.[0-9]*) echo "clock";; esac
 echo "end"
@@ -133,6 +136,79 @@ except socket.timeout:
 except Exception as exc:
     print("ARGUS-CLOSED %s" % (getattr(exc, "strerror", None) or exc,))
 """
+
+
+# One exec per attempt: resolve "$1", connect to the first answer that is one of the allowed
+# addresses ("$3"...: the containers on the network), and to nothing else. Globbing is off so
+# that words of the resolver's output ("** server can't find") stay words.
+SH_PROBE = r"""set -f
+h=$1; p=$2; shift 2
+r=$({resolve} 2>&1); rrc=$?
+printf '%s\nARGUS-DNS %s\n' "$r" "$rrc"
+a=
+for t in $r; do for ip in "$@"; do if [ "$t" = "$ip" ]; then a=$ip; break 2; fi; done; done
+[ -n "$a" ] || exit 0
+echo "ARGUS-PICK $a"
+{connect}
+"""
+
+PY_PROBE = r"""
+import socket, sys, threading, time
+host, port, timeout, allowed = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4:]
+out = []
+def lookup():
+    try:
+        infos = socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_STREAM)
+        addrs = []
+        for info in infos:
+            if info[4][0] not in addrs:
+                addrs.append(info[4][0])
+        out.append(addrs)
+    except socket.gaierror as exc:
+        out.append(str(exc))
+worker = threading.Thread(target=lookup)
+worker.daemon = True
+worker.start()
+worker.join(timeout)
+if not out:
+    print("ARGUS-TIMEOUT")
+elif not isinstance(out[0], list):
+    print("ARGUS-NOTFOUND " + out[0])
+else:
+    print("ARGUS-ADDR " + " ".join(out[0]))
+    print("ARGUS-DNS 0")
+    picked = [a for a in out[0] if a in allowed]
+    if picked:
+        print("ARGUS-PICK " + picked[0])
+        clock = getattr(time, "perf_counter", time.time)
+        start = clock()
+        try:
+            conn = socket.create_connection((picked[0], port), timeout)
+            conn.close()
+            print("ARGUS-OPEN %.3f" % ((clock() - start) * 1000.0))
+        except socket.timeout:
+            print("ARGUS-CLOSED timed out after %s s" % sys.argv[3])
+        except Exception as exc:
+            print("ARGUS-CLOSED %s" % (getattr(exc, "strerror", None) or exc,))
+"""
+
+
+def split_probe_output(stdout: str) -> tuple[str, int, str | None, str]:
+    """Split a combined probe's output: (resolver output, resolver exit code, picked address, rest)."""
+    lines = stdout.splitlines()
+    marker = next((i for i, line in enumerate(lines) if line.startswith("ARGUS-DNS ")), None)
+    if marker is None:  # python: NOTFOUND / TIMEOUT lines only
+        return stdout, 1, None, ""
+    try:
+        dns_rc = int(lines[marker].split()[1])
+    except (IndexError, ValueError):
+        dns_rc = 1
+    rest = lines[marker + 1 :]
+    picked = None
+    if rest and rest[0].startswith("ARGUS-PICK "):
+        picked = _ipv4(rest[0].split()[1]) if len(rest[0].split()) > 1 else None
+        rest = rest[1:]
+    return "\n".join(lines[:marker]) + "\n", dns_rc, picked, "\n".join(rest) + ("\n" if rest else "")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,6 +294,7 @@ def validate_options(options: VerifyOptions) -> VerifyOptions:
 class ToolSet:
     tools: dict[str, str] = field(default_factory=dict)  # tool name -> path
     nc_z: bool = False
+    nc_e: bool = False  # busybox nc: "-e PROG" runs PROG once connected, then the connection closes
     timeout_ok: bool = False
     clock: bool = False  # the shell has $EPOCHREALTIME
     shell: str | None = "sh"  # how scripts are run; None: no shell (python is exec'ed directly)
@@ -236,7 +313,14 @@ def parse_tools(output: str, shell: str | None = "sh") -> ToolSet:
             tools[parts[1]] = parts[2]
         elif len(parts) == 1:
             flags.add(parts[0])
-    return ToolSet(tools, "nc_z" in flags, "timeout_ok" in flags, "clock" in flags, shell)
+    return ToolSet(
+        tools,
+        nc_z="nc_z" in flags,
+        nc_e="nc_e" in flags,
+        timeout_ok="timeout_ok" in flags,
+        clock="clock" in flags,
+        shell=shell,
+    )
 
 
 @dataclass(frozen=True)
@@ -248,7 +332,7 @@ class ProbeKit:
     where: str  # "test_container" or "helper_container"
     tools: ToolSet
     resolver: str  # python | getent | nslookup
-    connector: str  # python | nc-z | nc | bash
+    connector: str  # python | nc-z | nc-e | nc | bash
 
     @property
     def method(self) -> str:
@@ -271,7 +355,12 @@ def choose_methods(tools: ToolSet) -> tuple[str, str] | None:
         resolver = next((tool for tool in ("getent", "nslookup") if tools.has(tool)), None)
     if connector is None and shell:
         if tools.has("nc"):
-            connector = "nc-z" if tools.nc_z else "nc"
+            if tools.nc_z:
+                connector = "nc-z"
+            elif tools.nc_e and tools.has("true"):
+                connector = "nc-e"  # exits as soon as it is connected, even if the server stays silent
+            else:
+                connector = "nc"  # stdin closed: exits when the server closes too
         elif tools.has("bash"):
             connector = "bash"
     if resolver is None or connector is None:
@@ -407,6 +496,8 @@ def parse_connection(
                 pass
         return Connection("open", round(latency, 3))
     if rc in TIMED_OUT:
+        if method == "nc":  # killed while waiting: a hung connect or a silent server, plain nc cannot tell
+            return Connection("error", error=f"plain nc got no answer within {timeout:g} s (inconclusive)")
         return Connection("closed", error=f"timed out after {timeout:g} s")
     reason = _first_line(stderr)
     # busybox: "nc: can't connect to remote host (172.18.0.3): Connection refused"
@@ -749,71 +840,123 @@ class NetworkVerifier:
             return f"timeout {int(seconds) + 1} {command}"
         return command
 
+    def _sh_resolver(self, kit: ProbeKit, host: str) -> str:
+        """The resolve command (sh syntax; ``host`` is a shell word such as "$1")."""
+        tool = f"getent hosts {host}" if kit.resolver == "getent" else f"nslookup {host}"
+        return self._wrap_timeout(kit, tool, self.options.timeout)
+
+    def _sh_connector(self, kit: ProbeKit, address: str, port: str) -> str:
+        """The connect command (sh syntax; ``address``/``port`` are shell words such as "$a")."""
+        seconds = max(1, int(round(self.options.timeout)))
+        if kit.connector == "nc-z":
+            command = f"nc -z -w {seconds} {address} {port}"
+        elif kit.connector == "nc-e":
+            command = f"nc -w {seconds} {address} {port} -e {kit.tools.tools['true']}"
+        elif kit.connector == "nc":
+            command = f"nc -w {seconds} {address} {port} </dev/null >/dev/null"
+        else:
+            command = f"bash -c 'exec 3<>/dev/tcp/$1/$2' argus {address} {port}"
+        return CLOCK_WRAPPER.format(command=self._wrap_timeout(kit, command, self.options.timeout))
+
+    def _run_probe(self, kit: ProbeKit, cmd: list[str]) -> ExecResult | None:
+        return self._guarded_exec(kit.container_id, cmd)
+
     def resolve(self, kit: ProbeKit, host: str) -> Resolution:
+        """Resolve ``host`` in the probe container (one exec)."""
         if _ipv4(host):
             return Resolution("resolved", [host])
-        timeout = self.options.timeout
         if kit.resolver == "python":
-            cmd = [kit.python, "-c", PY_RESOLVE, host, str(timeout)]
+            cmd = [kit.python, "-c", PY_RESOLVE, host, str(self.options.timeout)]
         else:
-            tool = "getent hosts" if kit.resolver == "getent" else "nslookup"
-            cmd = [kit.tools.shell, "-c", self._wrap_timeout(kit, f'{tool} "$1"', timeout), "argus", host]
-        result = self._guarded_exec(kit.container_id, cmd)
+            cmd = [kit.tools.shell, "-c", self._sh_resolver(kit, '"$1"'), "argus", host]
+        result = self._run_probe(kit, cmd)
         if result is None:
             return Resolution("error", error="the resolver exec failed (is the container still running?)")
         return parse_resolution(kit.resolver, result.exit_code, result.stdout, result.stderr)
 
     def connect(self, kit: ProbeKit, address: str, port: int) -> Connection:
+        """Open a TCP connection to ``address:port`` from the probe container (one exec)."""
         timeout = self.options.timeout
-        seconds = max(1, int(round(timeout)))
         if kit.connector == "python":
             cmd = [kit.python, "-c", PY_CONNECT, address, str(port), str(timeout)]
         else:
-            if kit.connector == "nc-z":
-                command = f'nc -z -w {seconds} "$1" "$2"'
-            elif kit.connector == "nc":
-                command = f'nc -w {seconds} "$1" "$2" </dev/null >/dev/null'
-            else:
-                command = 'bash -c \'exec 3<>/dev/tcp/$1/$2\' argus "$1" "$2"'
-            script = CLOCK_WRAPPER.format(command=self._wrap_timeout(kit, command, timeout))
-            cmd = [kit.tools.shell, "-c", script, "argus", address, str(port)]
-        result = self._guarded_exec(kit.container_id, cmd)
+            cmd = [kit.tools.shell, "-c", self._sh_connector(kit, '"$1"', '"$2"'), "argus", address, str(port)]
+        result = self._run_probe(kit, cmd)
         if result is None:
             return Connection("error", error="the connector exec failed (is the container still running?)")
         return parse_connection(
             kit.connector, result.exit_code, result.stdout, result.stderr, timeout, result.elapsed_ms
         )
 
-    def _allowed_address(self, addresses: list[str]) -> str | None:
-        with self._lock:
-            allowed = set(self._allowed)
-        chosen = next((a for a in addresses if a in allowed), None)
-        if chosen is None:  # a container may have joined since: look once more
+    def resolve_and_connect(
+        self, kit: ProbeKit, host: str, port: int, allowed: list[str]
+    ) -> tuple[Resolution, str | None, Connection | None]:
+        """One exec: resolve ``host``, connect only to an answer that is in ``allowed``.
+
+        Returns the resolution, the address connected to (None when no answer was allowed) and
+        the connection outcome (None when nothing was connected to).
+        """
+        timeout = self.options.timeout
+        if kit.resolver == "python" and kit.connector == "python":
+            cmd = [kit.python, "-c", PY_PROBE, host, str(port), str(timeout), *allowed]
+        else:
+            script = SH_PROBE.format(
+                resolve=self._sh_resolver(kit, '"$h"'), connect=self._sh_connector(kit, '"$a"', '"$p"')
+            )
+            cmd = [kit.tools.shell, "-c", script, "argus", host, str(port), *allowed]
+        result = self._run_probe(kit, cmd)
+        if result is None:
+            return Resolution("error", error="the probe exec failed (is the container still running?)"), None, None
+        if result.exit_code in EXEC_NOT_RUNNABLE:
+            return parse_resolution(kit.resolver, result.exit_code, result.stdout, result.stderr), None, None
+        dns_out, dns_rc, picked, rest = split_probe_output(result.stdout)
+        if kit.resolver == "python":
+            resolution = parse_resolution("python", 0, dns_out, "")
+        else:
+            resolution = parse_resolution(kit.resolver, dns_rc, dns_out, "")
+        if picked is None or resolution.state != "resolved":
+            return resolution, None, None
+        connection = parse_connection(kit.connector, 0, rest, result.stderr, timeout, result.elapsed_ms)
+        return resolution, picked, connection
+
+    def _allowed_addresses(self, refresh: bool = False) -> list[str]:
+        """IPv4 addresses of the containers on the network (re-read when ``refresh``)."""
+        if refresh:
             try:
                 network = self._inspect_network()
             except ArgusError:
-                return None
+                network = {}
             fresh = {
                 (endpoint.get("IPv4Address") or "").split("/")[0]
                 for endpoint in (network.get("Containers") or {}).values()
             }
             with self._lock:
                 self._allowed |= {a for a in fresh if a}
-                allowed = set(self._allowed)
-            chosen = next((a for a in addresses if a in allowed), None)
-        return chosen
+        with self._lock:
+            return sorted(self._allowed)
 
     def _attempt(self, kit: ProbeKit, target: Target, result: dict[str, Any]) -> bool:
         """One resolve+connect attempt; updates ``result``; returns True when it is final."""
-        resolution = self.resolve(kit, target.host)
+        if _ipv4(target.host):
+            resolution, picked, connection = Resolution("resolved", [target.host]), None, None
+            if target.host in self._allowed_addresses() or target.host in self._allowed_addresses(refresh=True):
+                picked, connection = target.host, self.connect(kit, target.host, target.port)
+        else:
+            resolution, picked, connection = self.resolve_and_connect(
+                kit, target.host, target.port, self._allowed_addresses()
+            )
+            if resolution.state == "resolved" and picked is None:
+                # a container may have joined the network since the topology was read: look again
+                fresh = self._allowed_addresses(refresh=True)
+                if any(address in fresh for address in resolution.addresses):
+                    resolution, picked, connection = self.resolve_and_connect(kit, target.host, target.port, fresh)
         if resolution.state == "error":
             result.update(status=PROBE_UNAVAILABLE, dns_resolved=None, reachable=None, error=resolution.error)
             return False
         if resolution.state == "not_found":
             result.update(status=DNS_FAILED, dns_resolved=False, address=None, reachable=False, error=resolution.error)
             return False
-        address = self._allowed_address(resolution.addresses)
-        if address is None:
+        if picked is None or connection is None:
             result.update(
                 status=OUTSIDE_NETWORK,
                 dns_resolved=True,
@@ -823,8 +966,7 @@ class NetworkVerifier:
                 "not probed",
             )
             return True
-        connection = self.connect(kit, address, target.port)
-        result.update(dns_resolved=True, address=address)
+        result.update(dns_resolved=True, address=picked)
         if connection.state == "open":
             result.update(status=REACHABLE, reachable=True, latency_ms=connection.latency_ms, error=None)
             return True

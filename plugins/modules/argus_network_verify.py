@@ -28,7 +28,7 @@ description:
     what to fix and lists the containers on the network with their addresses and aliases; the
     error's C(details) hold the results and the topology.
 author:
-  - ArgusAI
+  - ArgusAI team (@argusai)
 extends_documentation_fragment:
   - argusai.resilience.docker
   - argusai.resilience.docker.EVENTS

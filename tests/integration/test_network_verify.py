@@ -111,7 +111,7 @@ def test_mock_reached_by_its_alias(env, run_module):
         assert res["dns_resolved"] is True and res["reachable"] is True and res["error"] is None
         assert res["address"] == env.ip(mock)
         assert isinstance(res["latency_ms"], float) and 0 < res["latency_ms"] < 2000
-        assert res["probe"] == "nslookup+nc"  # busybox: nslookup, nc without -z
+        assert res["probe"] == "nslookup+nc-e"  # busybox: nslookup, nc without -z but with -e
         assert report["all_reachable"] is True and report["timestamp"].endswith("Z")
         names = {c["name"]: c for c in report["network_topology"]["containers"]}
         assert names[mock.name]["aliases"] == ["payments"] and names[mock.name]["ipv4"] == env.ip(mock)
@@ -203,8 +203,8 @@ def no_tools_image(docker_client, test_image, unique_project):
     helper = docker_client.containers.create(test_image, ["true"], labels=resource_labels(unique_project, "it"))
     try:
         chunks, _stat = helper.get_archive("/bin/busybox")
-        source = tarfile.open(fileobj=io.BytesIO(b"".join(chunks)))
-        data = source.extractfile("busybox").read()
+        with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as source:
+            data = source.extractfile("busybox").read()
     finally:
         helper.remove(force=True)
     buffer = io.BytesIO()
@@ -235,7 +235,7 @@ def test_container_without_probe_tools(env, docker_client, no_tools_image, run_m
     # 1. a helper container sharing its network namespace gives the correct answer
     result = run_module(MODULE, env.args(targets, container=bare.name))
     by_name = {r["service"]: r for r in result["report"]["results"]}
-    assert by_name["payments"]["reachable"] is True and by_name["payments"]["probe"] == "helper:nslookup+nc"
+    assert by_name["payments"]["reachable"] is True and by_name["payments"]["probe"] == "helper:nslookup+nc-e"
     assert by_name["closed"]["reachable"] is False and result["error"]["code"] == "NETWORK_UNREACHABLE"
     assert result["report"]["probe"]["where"] == "helper_container"
     leftovers = docker_client.containers.list(all=True, filters={"label": f"argusai.project={env.project}"})

@@ -46,8 +46,12 @@ def test_parse_tools_busybox():
         "tool nslookup /bin/nslookup\ntool nc /bin/nc\ntool timeout /bin/timeout\ntimeout_ok\nclock\nend\n"
     )
     assert tools.has("nc") and tools.has("nslookup") and not tools.has("getent")
-    assert tools.timeout_ok and tools.clock and not tools.nc_z
+    assert tools.timeout_ok and tools.clock and not tools.nc_z and not tools.nc_e
     assert nv.choose_methods(tools) == ("nslookup", "nc")
+    with_e = nv.parse_tools("tool nslookup /bin/nslookup\ntool nc /bin/nc\nnc_e\ntool true /bin/true\nend\n")
+    assert nv.choose_methods(with_e) == ("nslookup", "nc-e")
+    without_true = nv.parse_tools("tool nslookup /bin/nslookup\ntool nc /bin/nc\nnc_e\nend\n")
+    assert nv.choose_methods(without_true) == ("nslookup", "nc")
 
 
 def test_parse_tools_prefers_python_then_getent_and_nc_z():
@@ -316,25 +320,43 @@ class FakeClient:
         self.api = api
 
 
-def busybox_handler(dns=None, ports=None, detect="tool nslookup /bin/nslookup\ntool nc /bin/nc\nclock\nend\n"):
-    """A busybox-like test container: nslookup + nc. ``dns`` name -> ip; ``ports`` (ip, port) -> open?"""
+BUSYBOX_DETECT = "tool nslookup /bin/nslookup\ntool nc /bin/nc\nnc_e\ntool true /bin/true\nclock\nend\n"
+
+
+def busybox_handler(dns=None, ports=None, detect=BUSYBOX_DETECT):
+    """A busybox-like container: nslookup + nc. ``dns`` name -> ip; ``ports`` (ip, port) -> open?
+
+    Simulates the combined probe script: it connects only to an answer listed as allowed.
+    """
     dns = dns or {"payments": "172.18.0.3", "api": "172.18.0.2"}
     ports = ports if ports is not None else {("172.18.0.3", 8080): True}
+
+    def lookup(name):
+        if name in dns:
+            return 0, NSLOOKUP_OK.replace("payments", name).replace("172.18.0.3", dns[name])
+        return 1, NSLOOKUP_NX.replace("nosuch", name)
+
+    def connect(address, port):
+        if ports.get((address, port)):
+            return "ARGUS-RC 0 10.000000 10.000900\n", ""
+        return "ARGUS-RC 1 10.0 10.1\n", f"nc: can't connect to remote host ({address}): Connection refused\n"
 
     def handler(container, cmd):
         script = cmd[2] if len(cmd) > 2 else ""
         if script == nv.DETECT_SCRIPT:
             return 0, detect, ""
-        if "nslookup" in script:
-            name = cmd[-1]
-            if name in dns:
-                return 0, NSLOOKUP_OK.replace("payments", name).replace("172.18.0.3", dns[name]), ""
-            return 1, NSLOOKUP_NX.replace("nosuch", name), ""
-        if "nc -w" in script:
-            address, port = cmd[-2], int(cmd[-1])
-            if ports.get((address, port)):
-                return 0, "ARGUS-RC 0 10.000000 10.000900\n", ""
-            return 0, "ARGUS-RC 1 10.0 10.1\n", f"nc: can't connect to remote host ({address}): Connection refused\n"
+        if script.startswith("set -f"):  # SH_PROBE: argus host port allowed...
+            host, port, allowed = cmd[4], int(cmd[5]), cmd[6:]
+            assert "nslookup" in script and "-e /bin/true" in script
+            rc, text = lookup(host)
+            out = f"{text}\nARGUS-DNS {rc}\n"
+            picked = dns.get(host) if rc == 0 and dns.get(host) in allowed else None
+            if picked is None:
+                return 0, out, ""
+            conn_out, conn_err = connect(picked, port)
+            return 0, out + f"ARGUS-PICK {picked}\n" + conn_out, conn_err
+        if "nc -w" in script:  # connect to an IPv4 literal
+            return (0, *connect(cmd[-2], int(cmd[-1])))
         raise AssertionError(f"unexpected exec {cmd}")
 
     return handler
@@ -361,11 +383,12 @@ def test_reachable_target_through_busybox_tools():
     report = check.run()
     (res,) = report["results"]
     assert res["reachable"] is True and res["dns_resolved"] is True and res["address"] == "172.18.0.3"
-    assert res["latency_ms"] == pytest.approx(0.9, abs=0.01) and res["probe"] == "nslookup+nc"
+    assert res["latency_ms"] == pytest.approx(0.9, abs=0.01) and res["probe"] == "nslookup+nc-e"
     assert report["all_reachable"] is True and check.failure is None
     assert [e["type"] for e in check.events.events] == ["network_check", "network_verified"]
     # host and port reach the shell as positional arguments, never inside the script text
     assert all("payments" not in cmd[2] for _c, cmd in api.exec_log if cmd[0] == "sh")
+    assert len(api.exec_log) == 2  # tool detection, then one exec per attempt (resolve + connect)
 
 
 def test_retries_until_the_service_listens():
@@ -374,7 +397,7 @@ def test_retries_until_the_service_listens():
     base = busybox_handler(ports=ports)
 
     def handler(container, cmd):
-        if len(cmd) > 2 and "nc -w" in cmd[2] and next(calls) == 2:
+        if len(cmd) > 2 and cmd[2].startswith("set -f") and next(calls) == 2:
             ports[("172.18.0.3", 8080)] = True  # listens from the third connect on
         return base(container, cmd)
 
@@ -413,7 +436,7 @@ def test_address_outside_the_network_is_never_connected():
     check, _ = verifier(api, [{"name": "ext", "host": "example.org", "port": 80}], wait_seconds=10)
     report = check.run()
     assert report["results"][0]["status"] == "outside_network" and report["results"][0]["attempts"] == 1
-    assert not any("nc -w" in cmd[2] for _c, cmd in api.exec_log if cmd[0] == "sh")
+    assert len(api.exec_log) == 2  # tool detection + one probe: no retry, no connect exec
     assert check.failure.code == "NETWORK_UNREACHABLE"
     # an IPv4 literal not on the network is refused the same way, without any DNS exec
     check2, _ = verifier(FakeAPI(busybox_handler()), [{"name": "ip", "host": "10.0.0.1", "port": 80}])
@@ -431,7 +454,7 @@ def test_no_tools_uses_the_helper_container_and_removes_it():
         api, [{"name": "payments", "host": "payments", "port": 8080}], probe_image="argusai/testbox:latest"
     )
     report = check.run()
-    assert report["results"][0]["reachable"] is True and report["results"][0]["probe"] == "helper:nslookup+nc"
+    assert report["results"][0]["reachable"] is True and report["results"][0]["probe"] == "helper:nslookup+nc-e"
     image, kwargs = api.created[0]
     assert image == "argusai/testbox:latest"
     assert kwargs["host_config"]["network_mode"] == "container:" + "c" * 64
@@ -493,3 +516,35 @@ def test_infrastructure_failure_during_exec_is_raised():
     with pytest.raises(ArgusError) as info:
         check.run()
     assert info.value.code == "DOCKER_UNAVAILABLE"
+
+
+def test_split_probe_output():
+    out = NSLOOKUP_OK + "\nARGUS-DNS 0\nARGUS-PICK 172.18.0.3\nARGUS-RC 0 1.0 1.001\n"
+    dns_out, dns_rc, picked, rest = nv.split_probe_output(out)
+    assert nv.parse_resolution("nslookup", dns_rc, dns_out, "").addresses == ["172.18.0.3"]
+    assert (dns_rc, picked, rest) == (0, "172.18.0.3", "ARGUS-RC 0 1.0 1.001\n")
+    assert nv.split_probe_output(NSLOOKUP_NX + "\nARGUS-DNS 1\n")[1:3] == (1, None)
+    assert nv.split_probe_output("ARGUS-NOTFOUND [Errno -2] Name or service not known\n")[2] is None
+
+
+def test_plain_nc_killed_by_timeout_is_inconclusive_not_unreachable():
+    plain = nv.parse_connection("nc", 0, "ARGUS-RC 143 1 4\n", "Terminated\n", 3, 3000)
+    assert plain.state == "error" and "inconclusive" in plain.error
+    with_e = nv.parse_connection("nc-e", 0, "ARGUS-RC 1 1 3\n", "nc: timed out\n", 2, 2000)
+    assert (with_e.state, with_e.error) == ("closed", "timed out")
+
+
+def test_sh_probe_script_passes_names_as_arguments_and_connects_only_to_allowed():
+    api = FakeAPI(busybox_handler())
+    check, _ = verifier(api, [{"name": "payments", "host": "payments", "port": 8080}])
+    check.run()
+    _container, cmd = api.exec_log[-1]
+    assert cmd[:2] == ["sh", "-c"] and cmd[3:] == [
+        "argus",
+        "payments",
+        "8080",
+        "172.18.0.2",
+        "172.18.0.3",
+        "172.18.0.4",
+    ]
+    assert 'nslookup "$h"' in cmd[2] and 'nc -w 2 "$a" "$p" -e /bin/true' in cmd[2]
