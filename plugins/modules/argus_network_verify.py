@@ -63,7 +63,7 @@ options:
     required: true
     suboptions:
       name:
-        description: The service name, reported as RV(report.results[].service). Unique among the targets.
+        description: The service name, reported as C(service) in RV(report.results). Unique among the targets.
         type: str
         required: true
       host:
