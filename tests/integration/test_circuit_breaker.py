@@ -113,6 +113,10 @@ def preflight(name: str, project: str, docker_host: str | None = None, **extra: 
     return {"name": name, PREFLIGHT: args, "register": name, "ignore_errors": True, **extra}
 
 
+def status_task(project: str, register: str = "st") -> dict[str, Any]:
+    return {"name": f"status of {project}", CIRCUIT: {"project": project}, "register": register}
+
+
 def assert_sent(result: dict[str, Any]) -> None:
     assert "report" in result, result
     assert any(event["type"] == "preflight_start" for event in result["argus_events"])
@@ -168,10 +172,10 @@ def test_opens_after_five_dead_preflights_persists_across_runs_and_recovers(runn
 
     # Run 3: reset through the collection playbook by FQCN -> half-open.
     runner.playbook("argusai.resilience.reset_circuit", argus_project=project)
-    assert runner.status(project)["state"] == "half-open"
 
-    # Run 4: a good probe (live daemon) closes it.
-    results, _ = runner.play([runner.counted(preflight("probe", project))])
+    # Run 4: half-open; a good probe (live daemon) closes it.
+    results, _ = runner.play([status_task(project, "before"), runner.counted(preflight("probe", project))])
+    assert results["before"]["current"]["state"] == "half-open"
     assert_sent(results["probe"])
     assert runner.module_runs() == 7
     assert results["probe"]["failed"] is False
@@ -179,20 +183,27 @@ def test_opens_after_five_dead_preflights_persists_across_runs_and_recovers(runn
     assert results["probe"]["argus_circuit"]["failure_count"] == 0
     assert [e["type"] for e in results["probe"]["argus_events"]][-1] == "circuit_closed"
 
-    # Run 5: open it again with a loop of five; reset by playbook path; a bad probe re-opens at once.
+    # Run 5: open it again with a loop of five; run 6: reset by playbook path; run 7: a bad probe
+    # re-opens it at once.
     results, _ = runner.play([preflight("loop", project, runner.dead, loop=[1, 2, 3, 4, 5])])
     assert [item["error"]["code"] for item in results["loop"]["results"]] == ["DOCKER_UNAVAILABLE"] * 5
     assert results["loop"]["results"][-1]["argus_circuit"]["state"] == "open"
-    assert runner.status(project)["state"] == "open"
     runner.playbook(str(REPO_ROOT / "playbooks" / "reset_circuit.yml"), argus_project=project)
-    assert runner.status(project)["state"] == "half-open"
-    results, _ = runner.play([preflight("bad_probe", project, runner.dead), preflight("after", project)])
+    results, _ = runner.play(
+        [
+            status_task(project, "before"),
+            preflight("bad_probe", project, runner.dead),
+            preflight("after", project),
+            status_task(other, "other_status"),
+        ]
+    )
+    assert results["before"]["current"]["state"] == "half-open"
     assert_sent(results["bad_probe"])
     assert results["bad_probe"]["error"]["code"] == "DOCKER_UNAVAILABLE"
     assert results["bad_probe"]["argus_circuit"]["state"] == "open"
     assert results["bad_probe"]["argus_events"][-1]["data"]["reason"] == "probe failed (DOCKER_UNAVAILABLE)"
     assert_not_sent(results["after"])
-    assert runner.status(other)["state"] == "closed"
+    assert results["other_status"]["current"]["state"] == "closed"
 
     # The events file: valid JSON lines with type, timestamp, host, task, project; every transition.
     lines = runner.event_lines()
@@ -213,8 +224,8 @@ def test_opens_after_five_dead_preflights_persists_across_runs_and_recovers(runn
     assert any(line["type"] == "preflight_check" and line["project"] == other for line in lines)
 
 
-def test_user_caused_failures_never_open_the_breaker(runner, unique_project):
-    """PORT_CONFLICT under strategy fail and DISK_SPACE_LOW fail the task but are not counted."""
+def test_user_caused_failures_never_open_the_breaker(runner, unique_project, test_image):
+    """PORT_CONFLICT under strategy fail, a crashing app and DISK_SPACE_LOW fail but are not counted."""
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
@@ -235,11 +246,30 @@ def test_user_caused_failures_never_open_the_breaker(runner, unique_project):
                 "loop": [1, 2, 3],
             },
             {"name": "disk", PREFLIGHT: disk, "register": "disk", "ignore_errors": True, "loop": [1, 2, 3]},
+            {
+                "name": "crash",
+                "argusai.resilience.argus_container_guard": {
+                    "project": unique_project,
+                    "name": f"{unique_project}-crash",
+                    "image": test_image,
+                    "command": ["sh", "-c", "echo starting; exit 3"],
+                    "max_restarts": 1,
+                    "backoff_initial_ms": 50,
+                    "stable_seconds": 1,
+                    "startup_timeout": 20,
+                },
+                "register": "crash",
+                "ignore_errors": True,
+                "loop": [1, 2],  # the threshold is 2
+            },
             {"name": "status", CIRCUIT: {"project": unique_project}, "register": "st"},
         ]
         results, _ = runner.play(tasks, play_vars={"argus_circuit_breaker": {"failure_threshold": 2}})
     codes = [item["error"]["code"] for item in results["conflict"]["results"] + results["disk"]["results"]]
     assert codes == ["PORT_CONFLICT"] * 3 + ["DISK_SPACE_LOW"] * 3
+    crashes = [item["error"]["code"] for item in results["crash"]["results"]]
+    assert crashes and set(crashes) <= {"CONTAINER_CRASH", "CONTAINER_RESTART_EXHAUSTED"}, crashes
+    assert len(crashes) == 2
     assert results["st"]["current"]["state"] == "closed"
     assert results["st"]["current"]["failure_count"] == 0
     assert results["st"]["current"]["failure_threshold"] == 2  # the variable is in force
@@ -262,20 +292,19 @@ def test_until_retries_and_check_mode(runner, unique_project):
 
 
 def test_clear_facts_and_flush_cache_reset_the_breaker(runner, unique_project):
-    opener = [preflight("dead", unique_project, runner.dead)]
-    status = {"name": "status", CIRCUIT: {"project": unique_project}, "register": "st"}
+    opener = preflight("dead", unique_project, runner.dead)
     settings = {"argus_circuit_breaker": {"failure_threshold": 1}}
 
-    runner.play(opener, play_vars=settings)
-    assert runner.status(unique_project)["state"] == "open"
-    results, _ = runner.play([{"name": "forget", "ansible.builtin.meta": "clear_facts"}, status])
-    assert results["st"]["current"]["state"] == "closed"
+    results, _ = runner.play([opener, status_task(unique_project, "opened")], play_vars=settings)
+    assert results["opened"]["current"]["state"] == "open"
+    forget = {"name": "forget", "ansible.builtin.meta": "clear_facts"}
+    tasks = [forget, status_task(unique_project, "cleared"), opener, status_task(unique_project, "reopened")]
+    results, _ = runner.play(tasks, play_vars=settings)
+    assert results["cleared"]["current"]["state"] == "closed"
+    assert results["reopened"]["current"]["state"] == "open"
 
-    runner.play(opener, play_vars=settings)
-    assert runner.status(unique_project)["state"] == "open"
-    results, _ = runner.play([status], args=["--flush-cache"])
+    results, _ = runner.play([status_task(unique_project)], args=["--flush-cache"])
     assert results["st"]["current"]["state"] == "closed"
-    assert runner.status(unique_project)["state"] == "closed"  # and the cache no longer has it
 
 
 def test_warns_without_the_callback_and_survives_a_bad_events_path(runner, unique_project, tmp_path):
