@@ -60,7 +60,7 @@ CALLBACK_WARNING = (
     "remembered between tasks and runs (ansible-core drops ansible_facts of failed tasks), so the breaker "
     "will not open. Add "
     "'callbacks_enabled = argusai.resilience.argus_events' to the [defaults] section of ansible.cfg "
-    "(see docs/circuit-breaker.md)."
+    "(ad-hoc 'ansible' also needs 'bin_ansible_callbacks = True'; see docs/circuit-breaker.md)."
 )
 
 
