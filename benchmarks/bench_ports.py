@@ -39,7 +39,7 @@ N = 100
 
 def free_range(size: int) -> int:
     targets = core.probe_targets("0.0.0.0")
-    for _ in range(500):
+    for _round in range(500):
         base = random.randint(20000, 60000 - size)
         if all(core.bind_probe(p, "tcp", targets) is None for p in range(base, base + size)):
             return base
@@ -134,7 +134,7 @@ def main() -> None:
         for name, run in variants.items():  # warm-up (imports, psutil caches), checked
             got, probes[name] = run()
             assert got == expected, f"{name} resolved differently"
-        for _ in range(args.rounds):
+        for _round in range(args.rounds):
             for name, run in variants.items():  # alternate so that host noise hits all alike
                 start = time.perf_counter()
                 run()

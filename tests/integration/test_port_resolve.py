@@ -34,7 +34,7 @@ TARGETS = core.probe_targets("0.0.0.0")
 
 def free_block(size: int, protocol: str = "tcp") -> int:
     """A random base port in 20000-60000 such that base..base+size-1 are all free now (v4 and v6)."""
-    for _ in range(200):
+    for _round in range(200):
         base = random.randint(20000, 60000 - size)
         if all(core.bind_probe(port, protocol, TARGETS) is None for port in range(base, base + size)):
             return base
@@ -198,7 +198,7 @@ def test_container_published_port_reassigned(resolve, docker_client, test_image,
     }
     # A daemon without the userland proxy binds nothing: the daemon's list alone must catch it.
     # Simulate that with a probe that sees every port free.
-    blind = core.PortResolver(client=docker_client, reservations=None, probe=lambda *_: None)
+    blind = core.PortResolver(client=docker_client, reservations=None, probe=lambda *_args: None)
     assert blind.resolve([{"name": "web", "port": port}]).ports == {"web": port + 1}
 
 
@@ -230,7 +230,7 @@ def test_reresolve_after_allocation_error_with_real_daemon(docker_client, test_i
         del os.environ[core.STATE_DIR_ENV]
     assert mapping["actual_port"] > port and mapping["reassigned"] is True
     assert mapping["occupied_by"]["container"] == f"{unique_project}-a"
-    assert [name for name, _ in events] == ["port_conflict", "port_reassigned"]
+    assert [name for name, _data in events] == ["port_conflict", "port_reassigned"]
 
 
 # -- same request ---------------------------------------------------------------------------------------
@@ -307,7 +307,7 @@ def test_twenty_concurrent_processes_never_share_a_port(state_dir):
             stderr=subprocess.PIPE,
             text=True,
         )
-        for _ in range(20)
+        for _round in range(20)
     ]
     try:
         for racer in racers:  # all imported and connected to Docker
@@ -346,7 +346,7 @@ def test_twenty_concurrent_threads_never_share_a_port(state_dir):
         except BaseException as exc:  # reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=race) for _ in range(20)]
+    threads = [threading.Thread(target=race) for _round in range(20)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -401,7 +401,7 @@ def test_invalid_inputs_refused_cleanly(tmp_path, run_playbook):
                 {
                     "name": "resolve",
                     MODULE: "{{ item }}",
-                    "loop": [dict(args, docker_host="unix:///nonexistent/docker.sock") for args, _ in INVALID],
+                    "loop": [dict(args, docker_host="unix:///nonexistent/docker.sock") for args, _field in INVALID],
                     "register": "results",
                     "ignore_errors": True,
                 },

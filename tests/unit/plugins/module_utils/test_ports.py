@@ -410,7 +410,7 @@ def test_find_process_holders_batches_many_ports(monkeypatch):
     monkeypatch.setattr(ports.psutil, "net_connections", lambda kind: calls.append(kind) or real(kind=kind))
     held = []
     try:
-        for _ in range(5):
+        for _round in range(5):
             sock = socket.socket()
             sock.bind(("127.0.0.1", 0))
             sock.listen()
