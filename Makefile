@@ -26,10 +26,10 @@ ERRORS_COV_MIN ?= 90
 # Python files ruff checks (only paths that exist yet).
 RUFF_PATHS = $(wildcard plugins tests benchmarks) $(wildcard scripts/*.py)
 
-.PHONY: help venv docker lint sanity unit integration molecule test bench demo changelog clean distclean
+.PHONY: help venv docker lint sanity unit integration molecule compat test bench demo changelog clean distclean
 
 help:
-	@echo "targets: venv docker lint sanity unit integration molecule test bench demo changelog clean distclean"
+	@echo "targets: venv docker lint sanity unit integration molecule compat test bench demo changelog clean distclean"
 
 venv:
 	@bash scripts/bootstrap.sh
@@ -71,8 +71,13 @@ molecule: venv docker
 	    echo "molecule: no scenario under extensions/molecule yet - nothing to run"; exit 0; fi; \
 	cd extensions && $(BIN)/molecule test --all
 
-test: lint sanity unit integration molecule
+test: lint sanity unit integration molecule compat
 	@echo "make test: all stages passed"
+
+# Unit + integration tests on the oldest and newest supported ansible-core (2.17 on Python 3.11,
+# 2.21 on Python 3.13), each in its own venv (.venv-2.17, .venv-2.21), built once. COMPAT=2.17 for one.
+compat: venv docker
+	@bash scripts/compat.sh $(COMPAT)
 
 bench: venv docker
 	@shopt -s nullglob; files=(benchmarks/*.py); \

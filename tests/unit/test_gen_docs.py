@@ -1,0 +1,58 @@
+"""The generated documents (docs/errors.md, docs/configuration.md, the argus_setup argument specs) are up to date."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from ansible_collections.argusai.resilience.plugins.module_utils import e2e_config as C
+from ansible_collections.argusai.resilience.plugins.module_utils import errors as E
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_generated_documents_are_up_to_date():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "gen_docs.py"), "--check"], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_errors_doc_lists_every_code_and_action_id():
+    text = (ROOT / "docs" / "errors.md").read_text()
+    for code, spec in E.REGISTRY.items():
+        assert f"### `{code}`" in text
+        for action in spec.actions:
+            assert f"`{action.id}`" in text
+
+
+def test_configuration_doc_lists_every_field():
+    text = (ROOT / "docs" / "configuration.md").read_text()
+    for path, _spec in C.describe_schema():
+        assert f"| `{path}` |" in text
+
+
+def test_role_argument_specs_follow_the_schema():
+    specs = yaml.safe_load((ROOT / "roles" / "argus_setup" / "meta" / "argument_specs.yml").read_text())
+    options = specs["argument_specs"]["main"]["options"]
+    container_keys = set(C.CONFIG_SCHEMA["services"].elements.keys)
+    for variable in ("argus_services", "argus_mocks", "argus_test"):
+        assert set(options[variable]["options"]) == container_keys
+    assert set(options["argus_resilience"]["options"]) == set(C.RESILIENCE_SCHEMA)
+    assert all(option.get("description") for option in options.values())
+
+
+def test_suggested_playbooks_accept_their_extra_vars():
+    """Every playbook a suggested action names exists and documents each of its extra_vars."""
+    for spec in E.REGISTRY.values():
+        for action in spec.actions:
+            if not action.playbook:
+                continue
+            name = action.playbook.rsplit(".", 1)[-1]
+            playbook = ROOT / "playbooks" / f"{name}.yml"
+            assert playbook.exists(), action.playbook
+            header = playbook.read_text()
+            for variable in action.extra_vars:
+                assert variable in header, (action.playbook, variable)
