@@ -53,10 +53,14 @@ from ansible_collections.argusai.resilience.plugins.module_utils.labels import (
 )
 
 try:
-    from docker.errors import ImageNotFound, NotFound
+    from docker.errors import APIError, ImageNotFound, NotFound
 except ImportError:  # the modules report the missing SDK with missing_required_lib
 
-    class NotFound(Exception):  # type: ignore[no-redef]
+    class APIError(Exception):  # type: ignore[no-redef]
+        def is_client_error(self) -> bool:
+            return False
+
+    class NotFound(APIError):  # type: ignore[no-redef]
         pass
 
     class ImageNotFound(NotFound):  # type: ignore[no-redef]
@@ -580,7 +584,11 @@ def target_sentence(result: dict[str, Any], network: str) -> str:
 
 
 def failure_for(
-    results: list[dict[str, Any]], topology: dict[str, Any], container: str, probe_image: str
+    results: list[dict[str, Any]],
+    topology: dict[str, Any],
+    container: str,
+    probe_image: str,
+    probe_ran: bool = False,
 ) -> ArgusError | None:
     """The structured error for the report, or None when every target is reachable."""
     order = {DNS_FAILED: 0, OUTSIDE_NETWORK: 1, UNREACHABLE: 2, PROBE_UNAVAILABLE: 3}
@@ -601,6 +609,13 @@ def failure_for(
     if UNREACHABLE in statuses or OUTSIDE_NETWORK in statuses:
         return ArgusError("NETWORK_UNREACHABLE", message, details)
     # Only probes that could not run: a configuration problem, never "unreachable".
+    if probe_ran:  # the tools were there, but the execs failed (container stopped or removed meanwhile)
+        details.update({"field": "container", "value": container, "cause": "probe_failed"})
+        return ArgusError(
+            "INVALID_INPUT",
+            f"network probes failed in the test container {container}: {sentences}. Is it still running?",
+            details,
+        )
     details.update({"field": "probe_image", "value": probe_image, "cause": PROBE_UNAVAILABLE})
     return ArgusError(
         "INVALID_INPUT",
@@ -755,24 +770,29 @@ class NetworkVerifier:
 
     def detect_tools(self, container_id: str) -> ToolSet:
         result = self._guarded_exec(container_id, ["sh", "-c", DETECT_SCRIPT])
-        if result is not None and result.exit_code == 0 and "end" in result.stdout.split():
+        if isinstance(result, ExecResult) and result.exit_code == 0 and "end" in result.stdout.split():
             return parse_tools(result.stdout, "sh")
         # No shell: a distroless python image can still be probed with python alone.
         for python in ("python3", "python"):
             result = self._guarded_exec(container_id, [python, "-c", "print('ok')"])
-            if result is not None and result.exit_code == 0:
+            if isinstance(result, ExecResult) and result.exit_code == 0:
                 return ToolSet({python: python}, shell=None)
         return ToolSet({}, shell=None)
 
-    def _guarded_exec(self, container_id: str, cmd: list[str]) -> ExecResult | None:
-        """An exec whose failure (other than an unusable Docker host) becomes None."""
+    def _guarded_exec(self, container_id: str, cmd: list[str]) -> ExecResult | str:
+        """Run an exec; a failure that is the container's, not the Docker host's, becomes its reason.
+
+        The container may be gone (404) or stopped (409) by now: the probe reports it for the
+        target. An unusable Docker host (unreachable, 5xx) is raised for the whole run.
+        """
         try:
             return self._exec(container_id, cmd)
-        except Exception as exc:  # noqa: BLE001 - classified below by the one table
+        except Exception as exc:  # noqa: BLE001 - split below: the container's fault or the host's
+            client_side = isinstance(exc, NotFound) or (isinstance(exc, APIError) and exc.is_client_error())
             code, _cause = classify(exc)
-            if code in INFRASTRUCTURE_FAILURE_CODES or code == "DOCKER_UNAVAILABLE":
+            if not client_side and (code in INFRASTRUCTURE_FAILURE_CODES or code == "DOCKER_UNAVAILABLE"):
                 raise from_exception(exc, f"exec {cmd[0]} in {container_id[:12]}") from exc
-            return None
+            return root_cause_message(exc)
 
     def _start_helper(self, test_container: dict[str, Any]) -> tuple[str | None, str | None]:
         """Start the helper container; returns (id, None) or (None, why it cannot run)."""
@@ -858,7 +878,7 @@ class NetworkVerifier:
             command = f"bash -c 'exec 3<>/dev/tcp/$1/$2' argus {address} {port}"
         return CLOCK_WRAPPER.format(command=self._wrap_timeout(kit, command, self.options.timeout))
 
-    def _run_probe(self, kit: ProbeKit, cmd: list[str]) -> ExecResult | None:
+    def _run_probe(self, kit: ProbeKit, cmd: list[str]) -> ExecResult | str:
         return self._guarded_exec(kit.container_id, cmd)
 
     def resolve(self, kit: ProbeKit, host: str) -> Resolution:
@@ -870,8 +890,8 @@ class NetworkVerifier:
         else:
             cmd = [kit.tools.shell, "-c", self._sh_resolver(kit, '"$1"'), "argus", host]
         result = self._run_probe(kit, cmd)
-        if result is None:
-            return Resolution("error", error="the resolver exec failed (is the container still running?)")
+        if isinstance(result, str):
+            return Resolution("error", error=f"the probe exec failed: {result}")
         return parse_resolution(kit.resolver, result.exit_code, result.stdout, result.stderr)
 
     def connect(self, kit: ProbeKit, address: str, port: int) -> Connection:
@@ -882,8 +902,8 @@ class NetworkVerifier:
         else:
             cmd = [kit.tools.shell, "-c", self._sh_connector(kit, '"$1"', '"$2"'), "argus", address, str(port)]
         result = self._run_probe(kit, cmd)
-        if result is None:
-            return Connection("error", error="the connector exec failed (is the container still running?)")
+        if isinstance(result, str):
+            return Connection("error", error=f"the probe exec failed: {result}")
         return parse_connection(
             kit.connector, result.exit_code, result.stdout, result.stderr, timeout, result.elapsed_ms
         )
@@ -905,8 +925,8 @@ class NetworkVerifier:
             )
             cmd = [kit.tools.shell, "-c", script, "argus", host, str(port), *allowed]
         result = self._run_probe(kit, cmd)
-        if result is None:
-            return Resolution("error", error="the probe exec failed (is the container still running?)"), None, None
+        if isinstance(result, str):
+            return Resolution("error", error=f"the probe exec failed: {result}"), None, None
         if result.exit_code in EXEC_NOT_RUNNABLE:
             return parse_resolution(kit.resolver, result.exit_code, result.stdout, result.stderr), None, None
         dns_out, dns_rc, picked, rest = split_probe_output(result.stdout)
@@ -1077,7 +1097,9 @@ class NetworkVerifier:
             "duration_ms": int((self.clock() - started) * 1000),
             "timestamp": utc_now(),
         }
-        self.failure = failure_for(results, topology, self.options.container, self.options.probe_image)
+        self.failure = failure_for(
+            results, topology, self.options.container, self.options.probe_image, probe_ran=kit is not None
+        )
         self.events.emit(
             "network_verified",
             all_reachable=all_reachable,

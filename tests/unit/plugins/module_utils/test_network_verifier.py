@@ -548,3 +548,48 @@ def test_sh_probe_script_passes_names_as_arguments_and_connects_only_to_allowed(
         "172.18.0.4",
     ]
     assert 'nslookup "$h"' in cmd[2] and 'nc -w 2 "$a" "$p" -e /bin/true' in cmd[2]
+
+
+class Response:
+    def __init__(self, status_code):
+        self.status_code = status_code
+        self.reason = "x"
+
+
+def test_container_gone_during_probes_is_not_an_infrastructure_failure():
+    from docker.errors import APIError, NotFound
+
+    base = busybox_handler()
+    for exc in (
+        NotFound("No such container", response=Response(404), explanation="No such container: c"),
+        APIError("Conflict", response=Response(409), explanation="Container c is not running"),
+    ):
+
+        def handler(container, cmd, exc=exc):
+            if cmd[2].startswith("set -f"):
+                raise exc
+            return base(container, cmd)
+
+        check, _ = verifier(FakeAPI(handler), [{"name": "p", "host": "payments", "port": 8080}])
+        report = check.run()
+        res = report["results"][0]
+        assert res["status"] == "probe_unavailable" and res["reachable"] is None
+        assert res["error"].startswith("the probe exec failed: ")
+        assert check.failure.code == "INVALID_INPUT"
+        assert check.failure.details["field"] == "container" and check.failure.details["cause"] == "probe_failed"
+
+
+def test_daemon_error_during_probes_is_raised():
+    from docker.errors import APIError
+
+    base = busybox_handler()
+
+    def handler(container, cmd):
+        if cmd[2].startswith("set -f"):
+            raise APIError("boom", response=Response(500), explanation="containerd: internal error")
+        return base(container, cmd)
+
+    check, _ = verifier(FakeAPI(handler), [{"name": "p", "host": "payments", "port": 8080}])
+    with pytest.raises(ArgusError) as info:
+        check.run()
+    assert info.value.code == "DOCKER_API_ERROR"
