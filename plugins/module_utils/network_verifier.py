@@ -646,6 +646,10 @@ def new_result(target: Target) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 
 
+class ProbeHung(Exception):
+    """A probe exec whose output did not end within the API timeout."""
+
+
 @dataclass
 class ExecResult:
     exit_code: int
@@ -689,7 +693,14 @@ class NetworkVerifier:
         """Run ``cmd`` in the container; the read is bounded by the client's API timeout."""
         start = time.monotonic()
         exec_id = self.api.exec_create(container_id, cmd, stdout=True, stderr=True)["Id"]
-        out, err = self.api.exec_start(exec_id, demux=True)
+        try:
+            out, err = self.api.exec_start(exec_id, demux=True)
+        except Exception as exc:
+            # The daemon took the exec but its output did not end in time: the probe hangs in
+            # the container (e.g. no `timeout` tool there), which says nothing about the host.
+            if classify(exc) == ("DOCKER_UNAVAILABLE", "timeout"):
+                raise ProbeHung(f"the probe did not finish within {self.api.timeout} s") from exc
+            raise
         exit_code = self.api.exec_inspect(exec_id).get("ExitCode")
         elapsed = (time.monotonic() - start) * 1000.0
         return ExecResult(
@@ -787,6 +798,8 @@ class NetworkVerifier:
         """
         try:
             return self._exec(container_id, cmd)
+        except ProbeHung as exc:
+            return str(exc)
         except Exception as exc:  # noqa: BLE001 - split below: the container's fault or the host's
             client_side = isinstance(exc, NotFound) or (isinstance(exc, APIError) and exc.is_client_error())
             code, _cause = classify(exc)

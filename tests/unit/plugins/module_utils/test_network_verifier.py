@@ -593,3 +593,23 @@ def test_daemon_error_during_probes_is_raised():
     with pytest.raises(ArgusError) as info:
         check.run()
     assert info.value.code == "DOCKER_API_ERROR"
+
+
+def test_probe_that_hangs_past_the_api_timeout_is_inconclusive():
+    import requests
+
+    base = busybox_handler()
+
+    class HangingAPI(FakeAPI):
+        timeout = 32
+
+        def exec_start(self, exec_id, demux=False):
+            if self.exec_log[-1][1][2].startswith("set -f"):
+                raise requests.exceptions.ReadTimeout("Read timed out. (read timeout=32)")
+            return super().exec_start(exec_id, demux)
+
+    check, _ = verifier(HangingAPI(base), [{"name": "p", "host": "payments", "port": 8080}])
+    report = check.run()
+    res = report["results"][0]
+    assert res["status"] == "probe_unavailable" and res["reachable"] is None
+    assert res["error"] == "the probe exec failed: the probe did not finish within 32 s"
