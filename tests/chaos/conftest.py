@@ -123,8 +123,12 @@ def private_client(private_dockerd):
 
 
 @pytest.fixture
-def chaos_project(main_client, _private_daemon):
-    """``chaos_project(tag) -> name``; removes every resource of those projects afterwards."""
+def chaos_project(_private_daemon):
+    """``chaos_project(tag) -> name``; removes every resource of those projects afterwards.
+
+    Every scenario runs on the private daemon, so that is where the cleanup looks (the main
+    daemon is shared with other suites and is never touched by this one).
+    """
     names: list[str] = []
 
     def make(tag: str = "p") -> str:
@@ -133,20 +137,13 @@ def chaos_project(main_client, _private_daemon):
         return name
 
     yield make
-    problems = []
-    clients = [main_client]
-    private = None
-    if _private_daemon.is_running():
-        try:
-            private = _private_daemon.client()
-            private.ping()
-            clients.append(private)
-        except Exception:
-            private = None
-    for client in clients:
-        for name in names:
-            problems += it.remove_project_resources(client, name)
-    if private is not None:
+    if not _private_daemon.is_running():
+        _private_daemon.start()
+    _private_daemon.thaw()
+    private = _private_daemon.client(timeout=120)
+    try:
+        problems = [p for name in names for p in it.remove_project_resources(private, name)]
+    finally:
         private.close()
     if problems:
         pytest.fail(f"cleanup left resources: {problems}", pytrace=False)
@@ -176,9 +173,21 @@ class AnsibleRunner:
             cmd += ["-e", json.dumps(extra_vars)]
         return cmd
 
-    def playbook(self, playbook, extra_vars=None, env=None, timeout: float = 300, args=None):
-        return it.execute_playbook(
-            playbook, extra_vars, self.env(env), facts_dir=self.facts_dir, timeout=timeout, args=args
+    def playbook(self, playbook, extra_vars=None, env=None, timeout: float = 300, args=None, prefix=None):
+        """Run ansible-playbook to the end; CompletedProcess (``prefix`` as for :meth:`spawn`)."""
+        if prefix is None:
+            return it.execute_playbook(
+                playbook, extra_vars, self.env(env), facts_dir=self.facts_dir, timeout=timeout, args=args
+            )
+        cmd = prefix(self.command(playbook, extra_vars) + list(args or []))
+        return subprocess.run(
+            cmd,
+            cwd=str(REPO_ROOT),
+            env=self.full_env(env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
 
     def spawn(self, playbook, extra_vars=None, env=None, log: Path | None = None, prefix=None) -> subprocess.Popen:

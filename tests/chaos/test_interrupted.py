@@ -1,0 +1,124 @@
+"""Interrupted runs: ``ansible-playbook`` is killed (SIGKILL to its whole process group, as a
+cancelled CI job would be) at several points of a setup; the next setup finds and removes
+everything the killed run left, and succeeds.
+
+Runs on the private daemon, with ansible inside its network namespace so that published host
+ports, the port resolver and its leases all see the same host. The kill points are found from
+the live output (the TASK banner is printed when a task starts) and from the daemon itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import time
+
+import pytest
+from conftest import PLAYBOOKS
+from harness import assert_no_traceback, e2e_config, project_resources, service
+
+BANNER_ORPHANS = "Argus setup | remove what earlier runs left behind"
+BANNER_VERIFY = "Argus setup | verify connectivity from the test container"
+
+
+def _config(project: str, base: int) -> dict:
+    # `late` opens its second port 6 s after start (healthy before that): the connectivity check
+    # has to wait for it, which leaves time to kill the run mid-verify.
+    late = service(
+        f"{project}-late",
+        command=["sh", "-c", "(sleep 6; exec httpd -f -p 9090) & exec httpd -f -p 8080"],
+        ports=[{"container_port": 8080, "host_port": base + 1}, 9090],
+    )
+    api = service(f"{project}-api", ports=[{"container_port": 8080, "host_port": base}])
+    return e2e_config(project, services=[api, late], resilience={"network": {"wait_seconds": 15}})
+
+
+def _wait(predicate, timeout: float, what: str, proc) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        if proc.poll() is not None:
+            raise AssertionError(f"the run ended (rc={proc.returncode}) before {what}")
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+KILL_POINTS = {
+    # name: (how to know we are there, extra delay before the kill)
+    "after_preflight": ("banner", BANNER_ORPHANS, 0.0),
+    "mid_guard": ("containers", None, 0.5),
+    "mid_verify": ("banner", BANNER_VERIFY, 1.0),
+}
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+def test_killed_setup_is_cleaned_by_the_next(point, private_dockerd, private_client, ansible, chaos_project, recorder):
+    project = chaos_project("int")
+    base = random.randrange(20000, 59000)
+    config = ansible.write_config(_config(project, base))
+    env = private_dockerd.env()
+    killed_run = f"killed-{point.replace('_', '-')}"
+
+    log = ansible.workdir / "killed.log"
+    proc = ansible.spawn(
+        PLAYBOOKS / "setup.yml",
+        {"argus_config_file": str(config), "argus_run_id": killed_run},
+        env=env,
+        log=log,
+        prefix=private_dockerd.in_netns,
+    )
+    how, banner, delay = KILL_POINTS[point]
+    try:
+        if how == "banner":
+            _wait(lambda: banner in log.read_text(), 120, f"'{banner}'", proc)
+        else:
+            _wait(
+                lambda: private_client.containers.list(all=True, filters={"label": f"argusai.run-id={killed_run}"}),
+                120,
+                "the first container",
+                proc,
+            )
+        time.sleep(delay)
+        assert proc.poll() is None, f"the run finished before the kill point:\n{log.read_text()[-3000:]}"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=30)
+    # the whole process group is gone (no orphaned module process keeps working)
+    time.sleep(0.2)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(proc.pid, 0)
+    leftovers = [r for r in project_resources(private_client, project) if r["run_id"] == killed_run]
+
+    result_file = ansible.workdir / "result.json"
+    began = time.monotonic()
+    rerun = ansible.playbook(
+        PLAYBOOKS / "setup.yml",
+        {"argus_config_file": str(config), "argus_result_file": str(result_file), "argus_run_id": "next1"},
+        env=env,
+        prefix=private_dockerd.in_netns,
+    )
+    took = time.monotonic() - began
+    assert_no_traceback(rerun.stdout, rerun.stderr)
+    assert rerun.returncode == 0, rerun.stdout[-5000:]
+    result = json.loads(result_file.read_text())
+    removed = {(r["type"].rstrip("s"), r["name"]) for r in result["orphan_cleanup"]["removed"]}
+    assert {(r["type"], r["name"]) for r in leftovers} <= removed, (leftovers, removed)
+    now = project_resources(private_client, project)
+    assert {r["run_id"] for r in now} == {"next1"}, now
+    assert result["network_verification"]["all_reachable"] is True
+    kinds = sorted({r["type"] for r in leftovers})
+    recorder.record(
+        f"interrupted.{point}",
+        f"ansible-playbook setup killed (SIGKILL, process group) {point.replace('_', ' ')}",
+        f"next setup removed the {len(leftovers)} resources the killed run left"
+        + (f" ({', '.join(kinds)})" if kinds else "")
+        + " and succeeded; ports resolved again",
+        took,
+        "next setup wall time",
+    )
