@@ -68,7 +68,8 @@ def _memory_stats(container: Any, state: dict[str, Any], host_config: dict[str, 
     if not state.get("Running"):
         return stats
     try:
-        raw = container.stats(stream=False).get("memory_stats") or {}
+        # one_shot: a single sample now, instead of waiting ~1 s for a second one (API >= 1.41)
+        raw = container.stats(stream=False, one_shot=True).get("memory_stats") or {}
     except Exception:  # noqa: BLE001 - the container may stop between inspect and stats
         return stats
     if raw:

@@ -10,10 +10,11 @@ not healthy in time. Watching uses the Docker events stream of that container, b
 daemon-side ``until`` (and a local watchdog that closes the stream should the daemon not end it).
 
 On a failure the diagnostics are captured first (diagnostics.capture), the attempt is classified
-(CONTAINER_OOM, HEALTH_CHECK_TIMEOUT, CONTAINER_CRASH), the backoff delay (backoff.delay_ms,
-counted from the moment the failure was seen) is waited, and the same container is started
-again, up to ``max_restarts`` consecutive failures. A stable run resets both the backoff and the
-count (``watch_seconds`` keeps watching after the first stable run). Exhaustion raises
+(CONTAINER_OOM, HEALTH_CHECK_TIMEOUT, CONTAINER_CRASH), the backoff delay (backoff.delay_ms) is
+waited, and the same container is started again (the delay runs from the death, as Docker dated
+it, to the container running again: the start is issued early by the last start's latency),
+up to ``max_restarts`` consecutive failures. A stable run resets both the backoff and the count
+(``watch_seconds`` keeps watching after the first stable run). Exhaustion raises
 CONTAINER_RESTART_EXHAUSTED with the whole history; the container is left for inspection unless
 ``remove_on_failure``.
 
@@ -79,6 +80,7 @@ class GuardOutcome:
     error: ArgusError | None = None
     duration_ms: int = 0
     run_since_ns: int | None = None  # just before the current run was started (events and logs since)
+    start_seconds: float = 0.0  # how long the last start call took (Docker's own start latency)
 
     @property
     def restart_history(self) -> dict[str, Any]:
@@ -328,7 +330,9 @@ class ContainerGuardian:
         for retry in range(MAX_PORT_RETRIES + 1):
             try:
                 outcome.run_since_ns = time.time_ns()
+                began = time.monotonic()
                 container.start()
+                outcome.start_seconds = time.monotonic() - began
                 container.reload()
                 return container
             except Exception as exc:  # noqa: BLE001 - classified below by the one table
@@ -473,7 +477,10 @@ class ContainerGuardian:
                 exit_code=diag["exit_code"],
                 oom_killed=diag["oom_killed"],
             )
-            remaining = entry["delay_ms"] / 1000.0 - (time.time_ns() - failure.at_ns) / 1e9
+            # The delay runs from the death to the container running again: start early by what the
+            # last start took, so that Docker's own start latency does not stretch the schedule.
+            delay_s = entry["delay_ms"] / 1000.0
+            remaining = delay_s - (time.time_ns() - failure.at_ns) / 1e9 - min(outcome.start_seconds, delay_s)
             if remaining > 0:
                 self.sleep(remaining)
             container = self._restart(spec, container, outcome)

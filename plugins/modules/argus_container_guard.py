@@ -137,7 +137,8 @@ options:
   backoff:
     description:
       - V(exponential) waits O(backoff_initial_ms) * 2^(n-1) before restart n, V(linear) O(backoff_initial_ms) * n;
-        both are capped at O(backoff_max_ms). The delay is counted from the container's death.
+        both are capped at O(backoff_max_ms). The delay runs from the container's death to it
+        running again (the start is issued early by what the last start took).
       - A stable run (see O(watch_seconds)) starts the schedule and the restart count over.
     type: str
     choices: [exponential, linear]

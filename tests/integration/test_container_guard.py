@@ -1,0 +1,395 @@
+"""argus_container_guard against the real Docker Engine, through real ansible-playbook runs.
+
+Every container and network here carries the test's project label (removed afterwards by the
+fixtures); names start with the project name. Host ports are random high ports. To keep the file
+fast, independent module calls share one playbook (``run_guard_tasks``): one task per call, each
+result registered with ``ignore_errors`` and written back as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets
+import socket
+import time
+import urllib.request
+from datetime import datetime, timezone
+
+import pytest
+import yaml
+from conftest import execute_playbook, remove_project_resources
+
+FQCN = "argusai.resilience.argus_container_guard"
+HTTPD = ["httpd", "-f", "-p", "8080", "-h", "/var/www"]
+HEALTHY_PROBE = {"test": "wget -q -O /dev/null http://127.0.0.1:8080/", "interval": 0.3, "timeout": 2, "retries": 5}
+
+
+def run_guard_tasks(workdir, tasks: list[dict], check: tuple[int, ...] = ()) -> list[dict]:
+    """Run several argus_container_guard tasks in one play; return their results in order.
+
+    ``check``: indexes of the tasks that run in check mode.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    out = workdir / "results.json"
+    play_tasks = [
+        {
+            "name": f"guard {index}",
+            FQCN: args,
+            "register": f"guard_{index}",
+            "ignore_errors": True,
+            "check_mode": index in check,
+        }
+        for index, args in enumerate(tasks)
+    ]
+    names = ", ".join(f"guard_{index}" for index in range(len(tasks)))
+    play_tasks.append(
+        {
+            "name": "write the results",
+            "ansible.builtin.copy": {"content": "{{ [" + names + "] | to_json }}", "dest": str(out), "mode": "0600"},
+            "check_mode": False,
+            "no_log": True,
+        }
+    )
+    playbook = workdir / "guard.yml"
+    playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": play_tasks}]))
+    proc = execute_playbook(playbook, facts_dir=workdir)
+    if not out.exists():
+        pytest.fail(f"playbook produced no results (rc={proc.returncode})\n{proc.stdout}\n{proc.stderr}", pytrace=False)
+    results = json.loads(out.read_text())
+    for result in results:
+        result["_stdout"] = proc.stdout
+    return results
+
+
+def free_port() -> int:
+    """A random high port that nothing listens on right now."""
+    for _ in range(50):
+        port = random.randint(20000, 60000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port found")
+
+
+def http_get(port: int) -> str:
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+                return response.read().decode()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def docker_time(value: str) -> float:
+    """Docker's RFC 3339 nanosecond time -> epoch seconds (microsecond precision is plenty)."""
+    base, _, fraction = value.rstrip("Z").partition(".")
+    seconds = datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+    return seconds + float("0." + (fraction or "0"))
+
+
+def event_types(result) -> list[str]:
+    return [event["type"] for event in result["argus_events"]]
+
+
+@pytest.fixture(scope="module")
+def module_project(docker_client):
+    """One project for the tests that share a playbook; its labeled resources are removed after."""
+    project = f"it-{secrets.token_hex(5)}"
+    yield project
+    problems = remove_project_resources(docker_client, project)
+    assert not problems, problems
+
+
+def test_healthy_httpd_serves_with_labels_and_is_idempotent(tmp_path, unique_project, test_image, docker_client):
+    port = free_port()
+    name, network = f"{unique_project}-web", f"{unique_project}-net"
+    args = {
+        "project": unique_project,
+        "run_id": "run1",
+        "name": name,
+        "image": test_image,
+        "command": HTTPD,
+        "env": {"GREETING": "hello-secret-value"},
+        "ports": [{"container_port": 8080, "host_port": port}],
+        "network": network,
+        "aliases": ["web"],
+        "healthcheck": HEALTHY_PROBE,
+        "stable_seconds": 1,
+    }
+    changed_env = dict(args, env={"GREETING": "bonjour-secret-value"})
+    preview_create, first, second, preview_recreate = run_guard_tasks(
+        tmp_path / "a", [args, args, args, changed_env], check=(0, 3)
+    )
+    assert preview_create["changed"] is True and preview_create["action"] == "create"
+    assert not first.get("failed"), first.get("msg")
+    assert first["changed"] is True and first["action"] == "create"
+    container = first["container"]
+    assert container["status"] == "running" and container["health"] == "healthy"
+    assert container["ports"] == [{"container_port": 8080, "protocol": "tcp", "host_ip": "0.0.0.0", "host_port": port}]
+    assert first["restart_history"] == {"container_name": name, "attempts": [], "final_status": "running"}
+    assert first["port_mappings"][0]["actual_port"] == port and first["port_mappings"][0]["reassigned"] is False
+    assert "argusai testbox" in http_get(port)
+
+    labels = docker_client.containers.get(name).labels
+    assert labels["argusai.managed"] == "true"
+    assert labels["argusai.project"] == unique_project
+    assert labels["argusai.run-id"] == "run1"
+    assert labels["argusai.service"] == name
+    assert labels["argusai.created-at"].endswith("Z")
+    net_labels = docker_client.networks.get(network).attrs["Labels"]
+    assert net_labels["argusai.managed"] == "true" and net_labels["argusai.project"] == unique_project
+    endpoint = docker_client.containers.get(name).attrs["NetworkSettings"]["Networks"][network]
+    assert "web" in endpoint["Aliases"]
+
+    assert not second.get("failed"), second.get("msg")
+    assert second["changed"] is False and second["action"] == "none"
+    assert second["container"]["id"] == container["id"]
+    assert preview_recreate["changed"] is True and preview_recreate["action"] == "recreate"
+    assert docker_client.containers.get(name).id == container["id"], "check mode must not touch the container"
+    assert "secret-value" not in first["_stdout"]
+
+    absent = {"project": unique_project, "name": name, "state": "absent"}
+    recreated, removed, removed_again = run_guard_tasks(tmp_path / "b", [changed_env, absent, absent])
+    assert recreated["changed"] is True and recreated["action"] == "recreate"
+    assert recreated["container"]["id"] != container["id"] and recreated["container"]["health"] == "healthy"
+    assert removed["changed"] is True and removed["action"] == "remove"
+    assert removed_again["changed"] is False
+    assert not docker_client.containers.list(all=True, filters={"name": f"^/{name}$"})
+
+
+def test_crash_loop_exhausts_with_diagnostics_and_the_backoff_schedule(tmp_path, unique_project, test_image):
+    name = f"{unique_project}-crash"
+    (result,) = run_guard_tasks(
+        tmp_path,
+        [
+            {
+                "project": unique_project,
+                "name": name,
+                "image": test_image,
+                "command": ["sh", "-c", "echo starting; echo db password=hunter2; echo crash-line; exit 3"],
+                "max_restarts": 2,
+                "backoff": "exponential",
+                "backoff_initial_ms": 2000,
+                "stable_seconds": 1,
+            }
+        ],
+    )
+    assert result["failed"] is True
+    error = result["error"]
+    assert error["code"] == "CONTAINER_RESTART_EXHAUSTED" and error["retryable"] is False
+    history = error["details"]["restart_history"]
+    assert history == result["restart_history"]
+    attempts = history["attempts"]
+    assert [a["attempt"] for a in attempts] == [1, 2, 3]
+    assert [a["delay_ms"] for a in attempts] == [2000, 4000, None]
+    assert [a["restarted"] for a in attempts] == [True, True, False]
+    for attempt in attempts:
+        diag = attempt["diagnostics"]
+        assert attempt["reason"] == "CONTAINER_CRASH"
+        assert diag["exit_code"] == 3 and diag["oom_killed"] is False
+        # the lines of that run only, with the credential masked
+        assert diag["logs"] == ["starting", "db password=********", "crash-line"]
+    assert "hunter2" not in result["_stdout"]
+    assert history["final_status"] == "exited" and result["container"]["status"] == "exited"  # left for inspection
+    assert event_types(result) == ["restart_attempt", "restart_attempt", "restart_exhausted"]
+
+    # Gaps as Docker recorded them: the run's FinishedAt -> the next run's StartedAt.
+    gaps_ms = [
+        (
+            docker_time(attempts[i + 1]["diagnostics"]["started_at"])
+            - docker_time(attempts[i]["diagnostics"]["finished_at"])
+        )
+        * 1000
+        for i in range(2)
+    ]
+    for gap, scheduled in zip(gaps_ms, (2000, 4000), strict=True):
+        assert abs(gap - scheduled) <= 0.2 * scheduled, f"restart gaps {gaps_ms} vs schedule [2000, 4000]"
+
+
+FAILURE_CASES = {
+    "crash_once": {
+        "command": [
+            "sh",
+            "-c",
+            "if [ -f /tmp/marker ]; then echo second run; exec sleep 600; fi; touch /tmp/marker; echo first; exit 1",
+        ],
+        "backoff_initial_ms": 200,
+        "stable_seconds": 1,
+    },
+    # tail buffers /dev/zero (it has no newline) until the cgroup kills it; the sleep before lets
+    # Docker arm its OOM watch first (an OOM in the first instants can go unseen by Docker).
+    "oom_restarted": {
+        "command": ["sh", "-c", "echo hogging; sleep 1; tail /dev/zero; rc=$?; sleep 0.5; exit $rc"],
+        "memory": "8m",
+        "max_restarts": 1,
+        "backoff_initial_ms": 100,
+        "stable_seconds": 3,
+    },
+    "oom_once": {
+        "command": ["sh", "-c", "sleep 1; tail /dev/zero; rc=$?; sleep 0.5; exit $rc"],
+        "memory": "8M",
+        "max_restarts": 0,
+        "stable_seconds": 3,
+    },
+    "unhealthy": {
+        "command": ["sleep", "600"],
+        "healthcheck": {"test": "echo probe says no; exit 1", "interval": 0.2, "retries": 2},
+        "startup_timeout": 5,
+        "max_restarts": 1,
+        "backoff_initial_ms": 100,
+        "stop_timeout": 0,
+    },
+    "never_healthy_in_time": {
+        "command": ["sleep", "600"],
+        "healthcheck": {"test": "exit 0", "interval": 30, "start_period": 30},
+        "startup_timeout": 1.5,
+        "max_restarts": 0,
+    },
+    "missing_image": {"image": "argusai/no-such-image:0"},
+    "bad_command": {"command": ["/no/such/app"]},
+    "bad_memory": {"memory": "lots"},
+}
+
+
+@pytest.fixture(scope="module")
+def failure_results(module_project, test_image, docker_client, tmp_path_factory):
+    """Every case of FAILURE_CASES, plus a name taken by a foreign container, in one playbook."""
+    foreign = docker_client.containers.create(
+        test_image, ["sleep", "600"], name=f"{module_project}-foreign", labels={"argusai.project": module_project}
+    )
+    tasks = [
+        dict({"project": module_project, "name": f"{module_project}-{case}", "image": test_image}, **options)
+        for case, options in FAILURE_CASES.items()
+    ]
+    tasks.append({"project": module_project, "name": foreign.name, "image": test_image})
+    tasks.append({"project": module_project, "name": foreign.name, "state": "absent"})
+    results = run_guard_tasks(tmp_path_factory.mktemp("failures"), tasks)
+    by_case = dict(zip(FAILURE_CASES, results, strict=False))
+    by_case["foreign_started"], by_case["foreign_absent"] = results[-2:]
+    by_case["foreign_container"] = foreign
+    return by_case
+
+
+def test_crash_once_then_runs_recovers(failure_results):
+    result = failure_results["crash_once"]
+    assert not result.get("failed"), result.get("msg")
+    history = result["restart_history"]
+    assert len(history["attempts"]) == 1 and history["final_status"] == "running"
+    assert history["attempts"][0]["diagnostics"]["exit_code"] == 1
+    assert history["attempts"][0]["diagnostics"]["logs"] == ["first"]
+    assert result["container"]["status"] == "running"
+    assert event_types(result) == ["restart_attempt", "restart_success"]
+
+
+def test_memory_hog_is_classified_oom(failure_results):
+    result = failure_results["oom_restarted"]
+    assert result["error"]["code"] == "CONTAINER_RESTART_EXHAUSTED"
+    assert result["error"]["details"]["last_reason"] == "CONTAINER_OOM"
+    attempts = result["restart_history"]["attempts"]
+    assert len(attempts) == 2
+    for attempt in attempts:
+        assert attempt["reason"] == "CONTAINER_OOM"
+        assert attempt["diagnostics"]["oom_killed"] is True
+        assert "state" in attempt["diagnostics"]["oom_evidence"]  # Docker's own State.OOMKilled
+        assert attempt["diagnostics"]["memory_stats"]["limit_bytes"] == 8 * 1024 * 1024
+        assert attempt["diagnostics"]["logs"][0] == "hogging"
+
+    once = failure_results["oom_once"]
+    assert once["error"]["code"] == "CONTAINER_OOM"  # no restarts asked: the attempt's own code
+    assert once["error"]["details"]["diagnostics"]["oom_killed"] is True
+    assert "raise_memory_limit" in [action["id"] for action in once["error"]["suggested_actions"]]
+
+
+def test_healthcheck_that_never_passes(failure_results):
+    unhealthy = failure_results["unhealthy"]
+    assert unhealthy["error"]["code"] == "CONTAINER_RESTART_EXHAUSTED"
+    attempts = unhealthy["restart_history"]["attempts"]
+    assert len(attempts) == 2
+    for attempt in attempts:
+        assert attempt["reason"] == "HEALTH_CHECK_TIMEOUT" and attempt["cause"] == "unhealthy"
+        assert attempt["diagnostics"]["health_status"] == "unhealthy"
+        assert attempt["diagnostics"]["health_log"][-1]["output"] == "probe says no"
+        assert attempt["diagnostics"]["memory_stats"]["source"] == "stats"  # still running: live figures
+
+    slow = failure_results["never_healthy_in_time"]
+    assert slow["error"]["code"] == "HEALTH_CHECK_TIMEOUT"
+    assert slow["error"]["details"]["restart_history"]["attempts"][0]["cause"] == "not_healthy_in_time"
+
+
+def test_clean_structured_failures(failure_results):
+    for case in ("missing_image", "bad_command", "bad_memory", "foreign_started", "foreign_absent"):
+        result = failure_results[case]
+        assert result["failed"] is True and set(result["error"]) >= {"code", "message", "details", "suggested_actions"}
+        assert "Traceback" not in result["msg"]
+    assert failure_results["missing_image"]["error"]["code"] == "IMAGE_NOT_FOUND"
+    bad = failure_results["bad_command"]["error"]
+    assert bad["code"] == "CONTAINER_CRASH" and bad["details"]["cause"] == "bad_command"
+    assert bad["details"]["restart_history"]["attempts"] == []
+    memory = failure_results["bad_memory"]["error"]
+    assert memory["code"] == "INVALID_INPUT" and memory["details"]["field"] == "memory"
+    # A container of that name that the project does not manage is never touched.
+    for case in ("foreign_started", "foreign_absent"):
+        error = failure_results[case]["error"]
+        assert error["code"] == "INVALID_INPUT" and error["details"]["cause"] == "name_taken"
+    foreign = failure_results["foreign_container"]
+    foreign.reload()
+    assert foreign.status == "created"
+
+
+def test_list_form_supervises_concurrently(tmp_path, unique_project, test_image):
+    items = [
+        {
+            "name": f"{unique_project}-svc{index}",
+            "image": test_image,
+            "command": ["sleep", "600"],
+            "network": f"{unique_project}-net",
+            "stable_seconds": 2,
+        }
+        for index in range(4)
+    ]
+    (result,) = run_guard_tasks(tmp_path, [{"project": unique_project, "run_id": "run1", "containers": items}])
+    assert not result.get("failed"), result.get("msg")
+    assert [item["container"]["status"] for item in result["containers"]] == ["running"] * 4
+    assert [history["final_status"] for history in result["restart_histories"]] == ["running"] * 4
+    durations = [item["duration_ms"] for item in result["containers"]]
+    assert min(durations) >= 2000
+    # concurrent: about the slowest one, far below the sum
+    assert max(durations) <= result["duration_ms"] < 0.5 * sum(durations), (result["duration_ms"], durations)
+
+
+def test_port_conflict_is_reassigned_with_strategy_auto(tmp_path, unique_project, test_image, docker_client):
+    port = free_port()
+    blocker = docker_client.containers.run(
+        test_image,
+        ["sleep", "600"],
+        name=f"{unique_project}-blocker",
+        labels={"argusai.managed": "true", "argusai.project": unique_project},
+        ports={"8080/tcp": port},
+        detach=True,
+    )
+    args = {
+        "project": unique_project,
+        "name": f"{unique_project}-web",
+        "image": test_image,
+        "command": HTTPD,
+        "ports": [{"container_port": 8080, "host_port": port}],
+        "stable_seconds": 0.5,
+    }
+    strict, result = run_guard_tasks(tmp_path, [dict(args, port_strategy="fail"), args])
+    assert strict["error"]["code"] == "PORT_CONFLICT"
+
+    assert not result.get("failed"), result.get("msg")
+    mapping = result["port_mappings"][0]
+    assert mapping["original_port"] == port and mapping["reassigned"] is True and mapping["actual_port"] != port
+    assert result["container"]["ports"][0]["host_port"] == mapping["actual_port"]
+    assert "argusai testbox" in http_get(mapping["actual_port"])
+    assert {"port_conflict", "port_reassigned"} <= set(event_types(result))
+    blocker.reload()
+    assert blocker.status == "running"

@@ -1,0 +1,307 @@
+"""ContainerGuardian on a scripted fake of the docker SDK: plans, restarts, backoff, exhaustion."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from ansible_collections.argusai.resilience.plugins.module_utils import guardian as guardian_mod
+from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
+from ansible_collections.argusai.resilience.plugins.module_utils.guard_spec import CONFIG_HASH, spec_from_params
+from ansible_collections.argusai.resilience.plugins.module_utils.guardian import ContainerGuardian, parse_docker_time
+
+PROJECT = "shop"
+
+
+class NotFound(Exception):
+    pass
+
+
+def docker_now() -> str:
+    ns = time.time_ns()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 10**9)) + f".{ns % 10**9:09d}Z"
+
+
+class FakeContainer:
+    def __init__(self, client, cid, name, labels, image_id="sha256:img", exit_code=3):
+        self.client, self.id, self.name, self.labels = client, cid, name, labels
+        self.exit_code = exit_code
+        self.running = False
+        self.removed = False
+        self.starts = 0
+        self.state = {"Status": "created", "Running": False, "ExitCode": 0, "OOMKilled": False}
+        self.attrs = {"Image": image_id, "State": self.state, "Config": {"Labels": labels}, "HostConfig": {}}
+
+    @property
+    def status(self):
+        return self.state["Status"]
+
+    def reload(self):
+        pass
+
+    def start(self):
+        self.starts += 1
+        self.state.update(Status="running", Running=True, StartedAt=docker_now())
+
+    def die(self, oom=False):
+        self.state.update(Status="exited", Running=False, ExitCode=self.exit_code, OOMKilled=oom)
+
+    def stop(self, timeout=None):
+        self.die()
+
+    def remove(self, force=False):
+        self.removed = True
+        self.client.containers.by_name.pop(self.name, None)
+
+    def logs(self, **kwargs):
+        return b"boom\n"
+
+    def stats(self, **kwargs):
+        return {"memory_stats": {}}
+
+
+class FakeStream(list):
+    def close(self):
+        pass
+
+
+class FakeAPI:
+    """``events`` plays a script: one entry per events() call, each a list of actions."""
+
+    def __init__(self, client):
+        self.client = client
+        self.script: list[list[str]] = []
+        self.calls = 0
+
+    def events(self, since, until, filters, decode):
+        self.calls += 1
+        actions = self.script.pop(0) if self.script else []
+        container = self.client.containers.by_id[filters["container"]]
+        out = FakeStream()
+        if not actions:  # like the daemon: nothing happens until ``until``
+            time.sleep(min(2.0, max(0.0, float(until) - time.time())))
+        for action in actions:
+            if action in ("die", "oom-die"):
+                container.die(oom=action == "oom-die")
+                if action == "oom-die":
+                    out.append({"Action": "oom", "timeNano": time.time_ns()})
+                out.append({"Action": "die", "timeNano": time.time_ns()})
+            else:
+                out.append({"Action": action, "timeNano": time.time_ns()})
+        return out
+
+    def create_host_config(self, **kwargs):
+        return kwargs
+
+    def create_endpoint_config(self, **kwargs):
+        return kwargs
+
+    def create_networking_config(self, config):
+        return config
+
+    def create_container(self, **kwargs):
+        self.client.created.append(kwargs)
+        cid = f"id{len(self.client.created)}"
+        container = FakeContainer(self.client, cid, kwargs["name"], kwargs["labels"])
+        self.client.containers.add(container)
+        return {"Id": cid}
+
+
+class FakeContainers:
+    def __init__(self):
+        self.by_name, self.by_id = {}, {}
+
+    def add(self, container):
+        self.by_name[container.name] = container
+        self.by_id[container.id] = container
+
+    def get(self, key):
+        container = self.by_name.get(key) or self.by_id.get(key)
+        if container is None:
+            raise NotFound(key)
+        return container
+
+
+class FakeImages:
+    def get(self, name):
+        if name == "missing:1":
+            raise type("ImageNotFound", (Exception,), {})("No such image: missing:1")
+        return type("Image", (), {"id": "sha256:img"})()
+
+
+class FakeNetworks:
+    def __init__(self):
+        self.created = []
+
+    def list(self, names):
+        return [type("Net", (), {"name": n})() for n in self.created if n in names]
+
+    def create(self, name, **kwargs):
+        self.created.append(name)
+
+
+class FakeClient:
+    def __init__(self):
+        self.created = []
+        self.api = FakeAPI(self)
+        self.containers = FakeContainers()
+        self.images = FakeImages()
+        self.networks = FakeNetworks()
+
+
+@pytest.fixture(autouse=True)
+def fake_notfound(monkeypatch):
+    monkeypatch.setattr(guardian_mod, "NotFound", NotFound)
+
+
+def make(client, sleeps=None, run_id="run1", check_mode=False):
+    events = EventLog(PROJECT, run_id)
+    recorded = sleeps if sleeps is not None else []
+    return ContainerGuardian(client, PROJECT, run_id, events, check_mode=check_mode, sleep=recorded.append), events
+
+
+def spec(**options):
+    base = {"name": "web", "image": "testbox:1", "stable_seconds": 0.01, "backoff_initial_ms": 100}
+    base.update(options)
+    return spec_from_params(base)
+
+
+def test_clean_start_is_labeled_and_stable():
+    client = FakeClient()
+    guard, events = make(client)
+    outcome = guard.ensure(spec(network="net", aliases=["api"], memory="8m"))
+    assert outcome.error is None and outcome.action == "create" and outcome.changed
+    created = client.created[0]
+    assert created["labels"]["argusai.managed"] == "true" and created["labels"]["argusai.service"] == "web"
+    assert created["labels"][CONFIG_HASH] == spec(network="net", aliases=["api"], memory="8m").config_hash()
+    assert created["host_config"]["mem_limit"] == created["host_config"]["memswap_limit"] == 8 << 20
+    assert created["networking_config"] == {"net": {"aliases": ["api"]}}
+    assert client.networks.created == ["net"]
+    assert outcome.final_status == "running" and outcome.attempts == [] and events.events == []
+
+
+def test_crash_loop_follows_the_exponential_schedule_then_exhausts():
+    client = FakeClient()
+    client.api.script = [["die"]] * 10
+    sleeps: list[float] = []
+    guard, events = make(client, sleeps)
+    outcome = guard.ensure(spec(max_restarts=3))
+    assert outcome.error.code == "CONTAINER_RESTART_EXHAUSTED"
+    assert [a["delay_ms"] for a in outcome.attempts] == [100, 200, 400, None]
+    assert all(a["reason"] == "CONTAINER_CRASH" and a["diagnostics"]["exit_code"] == 3 for a in outcome.attempts)
+    # each wait is the delay minus the time already gone since the death (a few ms here)
+    for waited, scheduled in zip(sleeps, (0.1, 0.2, 0.4), strict=True):
+        assert scheduled - 0.05 < waited <= scheduled
+    history = outcome.error.details["restart_history"]
+    assert history["final_status"] == "exited" and len(history["attempts"]) == 4
+    assert [e["type"] for e in events.events] == ["restart_attempt"] * 3 + ["restart_exhausted"]
+    assert not client.containers.get("web").removed  # left for inspection
+
+
+def test_linear_backoff_and_cap():
+    client = FakeClient()
+    client.api.script = [["die"]] * 10
+    guard, _ = make(client)
+    outcome = guard.ensure(spec(max_restarts=4, backoff="linear", backoff_max_ms=250))
+    assert [a["delay_ms"] for a in outcome.attempts] == [100, 200, 250, 250, None]
+
+
+def test_remove_on_failure():
+    client = FakeClient()
+    client.api.script = [["die"]] * 3
+    guard, _ = make(client)
+    outcome = guard.ensure(spec(max_restarts=1, remove_on_failure=True))
+    assert outcome.error.code == "CONTAINER_RESTART_EXHAUSTED" and outcome.final_status == "removed"
+
+
+def test_crash_once_then_recovers():
+    client = FakeClient()
+    client.api.script = [["die"]]
+    guard, events = make(client)
+    outcome = guard.ensure(spec())
+    assert outcome.error is None and outcome.final_status == "running"
+    assert len(outcome.attempts) == 1 and outcome.attempts[0]["restarted"] is True
+    assert [e["type"] for e in events.events] == ["restart_attempt", "restart_success"]
+
+
+def test_oom_event_classifies_oom_and_zero_restarts_keep_the_code():
+    client = FakeClient()
+    client.api.script = [["oom-die"]]
+    guard, _ = make(client)
+    outcome = guard.ensure(spec(max_restarts=0, memory="8m"))
+    assert outcome.error.code == "CONTAINER_OOM"
+    assert outcome.error.details["diagnostics"]["oom_killed"] is True
+
+
+def test_unhealthy_is_health_check_timeout():
+    client = FakeClient()
+    client.api.script = [["health_status: starting", "health_status: unhealthy"]]
+    guard, _ = make(client)
+    outcome = guard.ensure(spec(max_restarts=0, healthcheck={"test": "false"}))
+    assert outcome.error.code == "HEALTH_CHECK_TIMEOUT" and outcome.error.details["diagnostics"]["status"] == "running"
+
+
+def test_backoff_resets_after_a_stable_run():
+    client = FakeClient()
+    # run 1 dies; run 2 is stable, then dies while watched; run 3 stable and survives the watch
+    client.api.script = [["die"], [], ["die"], [], []]
+    guard, _ = make(client)
+    outcome = guard.ensure(spec(max_restarts=1, watch_seconds=0.01))
+    assert outcome.error is None, outcome.error and outcome.error.message
+    assert [a["delay_ms"] for a in outcome.attempts] == [100, 100]  # not 200: the count started over
+
+
+def test_idempotence_plan():
+    client = FakeClient()
+    guard, _ = make(client)
+    assert guard.ensure(spec()).action == "create"
+    again = guard.ensure(spec())
+    assert again.action == "none" and again.changed is False
+    assert guard.ensure(spec(env={"A": "1"})).action == "recreate"
+    container = client.containers.get("web")
+    container.die()
+    assert guard.ensure(spec(env={"A": "1"})).action == "start"
+    other_run, _ = make(client, run_id="run2")
+    assert other_run.ensure(spec(env={"A": "1"})).action == "recreate"
+
+
+def test_check_mode_changes_nothing():
+    client = FakeClient()
+    guard, _ = make(client, check_mode=True)
+    outcome = guard.ensure(spec())
+    assert outcome.action == "create" and outcome.changed and client.created == []
+
+
+def test_foreign_container_is_never_touched():
+    client = FakeClient()
+    foreign = FakeContainer(client, "f1", "web", {"argusai.project": PROJECT})
+    client.containers.add(foreign)
+    guard, _ = make(client)
+    for state in ("started", "absent"):
+        outcome = guard.ensure(spec(state=state))
+        assert outcome.error.code == "INVALID_INPUT" and outcome.error.details["cause"] == "name_taken"
+    assert not foreign.removed and foreign.starts == 0
+
+
+def test_missing_image_is_image_not_found():
+    guard, _ = make(FakeClient())
+    outcome = guard.ensure(spec(image="missing:1"))
+    assert outcome.error.code == "IMAGE_NOT_FOUND"
+
+
+def test_list_runs_concurrently():
+    client = FakeClient()
+    guard, _ = make(client)
+    specs = [spec(name=f"svc{i}", stable_seconds=0.3) for i in range(5)]
+    started = time.monotonic()
+    outcomes = guard.ensure_all(specs)
+    elapsed = time.monotonic() - started
+    assert [o.name for o in outcomes] == [f"svc{i}" for i in range(5)]
+    assert all(o.error is None for o in outcomes)
+    assert elapsed < 0.3 * 5 * 0.6
+
+
+def test_parse_docker_time():
+    assert parse_docker_time("0001-01-01T00:00:00Z") is None
+    assert parse_docker_time("2026-11-25T10:00:00.123456789Z") % 10**9 == 123456789
+    assert parse_docker_time("2026-11-25T10:00:00Z") % 10**9 == 0
