@@ -10,6 +10,7 @@ preflight's ``report`` nor its events.
 from __future__ import annotations
 
 import json
+import secrets
 import socket
 import sys
 from pathlib import Path
@@ -133,8 +134,14 @@ def runner(tmp_path) -> Runner:
     return Runner(tmp_path)
 
 
-def test_opens_after_five_dead_preflights_persists_across_runs_and_recovers(runner, unique_project, docker_client):
-    project, other = unique_project, f"{unique_project}-other"
+@pytest.fixture
+def project() -> str:
+    """A fresh project name for tests that create no Docker resource (nothing to clean up)."""
+    return f"cb-{secrets.token_hex(5)}"
+
+
+def test_opens_after_five_dead_preflights_persists_across_runs_and_recovers(runner, project):
+    other = f"{project}-other"
 
     # Run 1: five separate tasks against a dead daemon, the sixth is refused; another project runs.
     tasks = [runner.counted(preflight(f"dead{i}", project, runner.dead)) for i in range(1, 7)]
@@ -276,40 +283,41 @@ def test_user_caused_failures_never_open_the_breaker(runner, unique_project, tes
     assert results["st"]["current"]["failure_history"] == []
 
 
-def test_until_retries_and_check_mode(runner, unique_project):
-    """Within one task, retries see each other's failures; the breaker works in check mode too."""
-    task = runner.counted(
-        preflight("retry", unique_project, runner.dead, retries=6, delay=0, until="retry is succeeded")
-    )
-    results, _ = runner.play([task], check=True, play_vars={"argus_circuit_breaker": {"failure_threshold": 3}})
+def test_until_retries_check_mode_and_module_defaults(runner, project):
+    """Within one task, retries see each other's failures; the breaker works in check mode too;
+    settings given through module_defaults of the action group override the variable (and the
+    module never sees them: it would reject an unknown option)."""
+    task = runner.counted(preflight("retry", project, runner.dead, retries=6, delay=0, until="retry is succeeded"))
+    task["module_defaults"] = {"group/argusai.resilience.docker": {"circuit_breaker": {"failure_threshold": 3}}}
+    results, _ = runner.play([task], check=True, play_vars={"argus_circuit_breaker": {"failure_threshold": 50}})
     result = results["retry"]
     assert runner.module_runs() == 3  # 7 attempts, the module was sent 3 times
     assert_not_sent(result)  # attempts 4..7 were refused
     assert result["error"]["details"]["failure_count"] == 3
     opened = [line for line in runner.event_lines() if line["type"] == "circuit_open"]
     assert len(opened) == 1 and opened[0]["task"] == "retry"  # written from the retry callback
-    assert runner.status(unique_project)["state"] == "open"
+    assert runner.status(project)["state"] == "open"
 
 
-def test_clear_facts_and_flush_cache_reset_the_breaker(runner, unique_project):
-    opener = preflight("dead", unique_project, runner.dead)
+def test_clear_facts_and_flush_cache_reset_the_breaker(runner, project):
+    opener = preflight("dead", project, runner.dead)
     settings = {"argus_circuit_breaker": {"failure_threshold": 1}}
 
-    results, _ = runner.play([opener, status_task(unique_project, "opened")], play_vars=settings)
+    results, _ = runner.play([opener, status_task(project, "opened")], play_vars=settings)
     assert results["opened"]["current"]["state"] == "open"
     forget = {"name": "forget", "ansible.builtin.meta": "clear_facts"}
-    tasks = [forget, status_task(unique_project, "cleared"), opener, status_task(unique_project, "reopened")]
+    tasks = [forget, status_task(project, "cleared"), opener, status_task(project, "reopened")]
     results, _ = runner.play(tasks, play_vars=settings)
     assert results["cleared"]["current"]["state"] == "closed"
     assert results["reopened"]["current"]["state"] == "open"
 
-    results, _ = runner.play([status_task(unique_project)], args=["--flush-cache"])
+    results, _ = runner.play([status_task(project)], args=["--flush-cache"])
     assert results["st"]["current"]["state"] == "closed"
 
 
-def test_warns_without_the_callback_and_survives_a_bad_events_path(runner, unique_project, tmp_path):
+def test_warns_without_the_callback_and_survives_a_bad_events_path(runner, project, tmp_path):
     results, proc = runner.play(
-        [preflight("dead", unique_project, runner.dead)], env={"ANSIBLE_CALLBACKS_ENABLED": "ansible.builtin.default"}
+        [preflight("dead", project, runner.dead)], env={"ANSIBLE_CALLBACKS_ENABLED": "ansible.builtin.default"}
     )
     output = " ".join((proc.stdout + proc.stderr).split())
     assert "argusai.resilience.argus_events callback is not enabled" in output
@@ -319,7 +327,7 @@ def test_warns_without_the_callback_and_survives_a_bad_events_path(runner, uniqu
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     bad = {"ARGUS_EVENTS_PATH": str(blocker / "sub" / "events.jsonl")}
-    results, proc = runner.play([preflight("one", unique_project), preflight("two", unique_project)], env=bad)
+    results, proc = runner.play([preflight("one", project), preflight("two", project)], env=bad)
     output = " ".join((proc.stdout + proc.stderr).split())
     assert output.count("argus_events: cannot write events to") == 1
     assert results["one"]["failed"] is False and results["two"]["failed"] is False
