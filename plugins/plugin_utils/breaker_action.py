@@ -149,12 +149,10 @@ def classify_result(result: Mapping[str, Any]) -> tuple[str, str | None, str]:
     """``(outcome, code, message)`` with outcome ``success``, ``infrastructure`` or ``neutral``."""
     if not result.get("failed") and not result.get("unreachable"):
         return "success", None, ""
-    error = result.get("error")
-    code = error.get("code") if isinstance(error, Mapping) else None
-    message = str((error or {}).get("message") or result.get("msg") or "") if isinstance(error, Mapping) else ""
-    if code in INFRASTRUCTURE_FAILURE_CODES:
-        return "infrastructure", code, message or str(result.get("msg") or "")
-    return "neutral", code, str(result.get("msg") or "")
+    error = result.get("error") if isinstance(result.get("error"), Mapping) else {}
+    code = error.get("code")
+    message = str(error.get("message") or result.get("msg") or "")
+    return ("infrastructure" if code in INFRASTRUCTURE_FAILURE_CODES else "neutral"), code, message
 
 
 def refusal(
