@@ -195,6 +195,10 @@ def main() -> None:
         d_all = statistics.mean(v for gaps in docker_gaps for v in gaps)
         g_all = statistics.mean(v for gaps in guard_gaps for v in gaps)
         print(f"mean   : docker {d_all:7.0f} ms   guard {g_all:7.0f} ms   guard/docker {g_all / d_all:5.2f}x")
+        print(
+            "(Docker waits its delay, then starts; the guard counts the delay from the death to running again and"
+            " issues the start early by the last start's latency. The guard also captures diagnostics each time.)"
+        )
 
         print(f"\n== startup of {args.services} services (httpd + healthcheck, stable_seconds 1)")
         sequential = startup(client, project, "seq", args.services, concurrent=False)
