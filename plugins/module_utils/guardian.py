@@ -289,9 +289,14 @@ class ContainerGuardian:
         with self._network_lock:
             if any(net.name == name for net in self.client.networks.list(names=[name])):
                 return
-            self.client.networks.create(
-                name, driver="bridge", labels=resource_labels(self.project, run_id), check_duplicate=True
-            )
+            try:
+                self.client.networks.create(
+                    name, driver="bridge", labels=resource_labels(self.project, run_id), check_duplicate=True
+                )
+            except Exception:
+                # another run (another process) may have created it in the meantime: reuse it then
+                if not any(net.name == name for net in self.client.networks.list(names=[name])):
+                    raise
 
     def _create(self, spec: ContainerSpec, run_id: str, bindings: dict[str, int | None]) -> Any:
         api = self.client.api
@@ -337,6 +342,14 @@ class ContainerGuardian:
                 return container
             except Exception as exc:  # noqa: BLE001 - classified below by the one table
                 code, cause = classify(exc)
+                if code == "PORT_CONFLICT" and spec.port_strategy != "auto":
+                    self.events.emit(
+                        "port_conflict",
+                        service=spec.name,
+                        ports=[port for port in bindings.values() if port],
+                        strategy=spec.port_strategy,
+                        cause=cause,
+                    )
                 if code != "PORT_CONFLICT" or spec.port_strategy != "auto" or retry == MAX_PORT_RETRIES:
                     raise self._start_error(spec, container, outcome, exc) from exc
                 run_id = (container.labels or {}).get(RUN_ID) or outcome.run_id

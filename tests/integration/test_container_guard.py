@@ -384,6 +384,7 @@ def test_port_conflict_is_reassigned_with_strategy_auto(tmp_path, unique_project
     }
     strict, result = run_guard_tasks(tmp_path, [dict(args, port_strategy="fail"), args])
     assert strict["error"]["code"] == "PORT_CONFLICT"
+    assert [e["data"]["strategy"] for e in strict["argus_events"] if e["type"] == "port_conflict"] == ["fail"]
 
     assert not result.get("failed"), result.get("msg")
     mapping = result["port_mappings"][0]
