@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 
 PREFLIGHT = "argusai.resilience.argus_preflight"
 CIRCUIT = "argusai.resilience.argus_circuit"
-FAST = {"skip_disk_check": True, "skip_orphan_check": True, "daemon_timeout": 2}
+FAST = {"skip_disk_check": True, "skip_orphan_check": True, "daemon_timeout": 5, "timeout": 15}
 
 
 def closed_port() -> int:
