@@ -35,8 +35,9 @@ find_python() {
 
 build() {
     local name=$1 python=$2 core=$3
-    local venv="$ROOT/.venv-$name" stamp
-    local minor; minor=$([[ $name == 2.17 ]] && echo 3.11 || echo 3.13)
+    local venv stamp minor
+    venv="$ROOT/.venv-$name"
+    minor=$([[ $name == 2.17 ]] && echo 3.11 || echo 3.13)
     python=$(find_python "$python" "$minor") || { say "no Python $minor for ansible-core $name (set COMPAT_PY_*)"; return 1; }
     stamp=$( (echo "$python $core"; cat requirements.txt; test_pins) | sha256sum | cut -d' ' -f1)
     if [[ -x "$venv/bin/python" && "$(cat "$venv/.argus-compat.sha256" 2>/dev/null)" == "$stamp" ]]; then
@@ -46,19 +47,23 @@ build() {
     say "building $venv with $python ($("$python" -V 2>&1)) and $core"
     rm -rf "$venv"
     "$python" -m venv "$venv"
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check "$core" -r requirements.txt $(test_pins) 2>&1 |
+    local pins
+    mapfile -t pins < <(test_pins)
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "$core" -r requirements.txt "${pins[@]}" 2>&1 |
         sed '/is ignored: it is neither/d'
     echo "$stamp" >"$venv/.argus-compat.sha256"
 }
 
 run_tests() {
-    local name=$1 venv="$ROOT/.venv-$name"
+    local name=$1 venv
+    venv="$ROOT/.venv-$name"
     say "ansible-core $name: $("$venv/bin/ansible" --version | head -1), $("$venv/bin/python" -V)"
     # The tests find ansible-playbook next to sys.executable, so they use this venv's ansible.
     # Two sessions, like `make unit` and `make integration` (both suites have test_preflight.py...).
     local suite rc=0
     for suite in tests/unit tests/integration; do
         say "ansible-core $name: $suite"
+        # shellcheck disable=SC2086 # COMPAT_PYTEST_ARGS is a list of words
         PATH="$venv/bin:$PATH" "$venv/bin/python" -m pytest -p no:cacheprovider -q "$suite" ${COMPAT_PYTEST_ARGS:-} || rc=1
     done
     return $rc

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Generate the documents that must follow the code, from the code.
 
     docs/errors.md                             from errors.REGISTRY (every code and action id)

@@ -61,7 +61,9 @@ resources:
   type: list
   elements: dict
 containers:
-  description: The run's containers, each C({id, name, image, state, status, service, ports}); C(ports) entries are C({container_port, host_port, host_ip, protocol}).
+  description:
+    - The run's containers, each C({id, name, image, state, status, service, ports}).
+    - C(ports) entries are C({container_port, host_port, host_ip, protocol}).
   returned: success
   type: list
   elements: dict
