@@ -7,7 +7,7 @@ One attempt = one run of the container from ``State.StartedAt``. It succeeds whe
 is running, healthy if it has a healthcheck (within ``startup_timeout``), and then stays so for
 ``stable_seconds``. It fails when the container dies (``die`` event), turns ``unhealthy`` or is
 not healthy in time. Watching uses the Docker events stream of that container, bounded by the
-daemon-side ``until`` (and a local watchdog that closes the stream should the daemon not end it).
+daemon-side ``until`` (and a read timeout just beyond it, so that a frozen daemon cannot hang the guard).
 
 On a failure the diagnostics are captured first (diagnostics.capture), the attempt is classified
 (CONTAINER_OOM, HEALTH_CHECK_TIMEOUT, CONTAINER_CRASH), the backoff delay (backoff.delay_ms) is
@@ -23,6 +23,7 @@ Only containers labeled ``argusai.managed=true`` for the same project are ever m
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -48,7 +49,7 @@ try:
 except ImportError:  # the modules report the missing SDK with missing_required_lib
     NotFound = LookupError  # type: ignore[assignment,misc]
 
-WATCHDOG_SLACK_SECONDS = 30.0  # the daemon ends the stream at ``until``; this only guards a hang
+WATCHDOG_SLACK_SECONDS = 30.0  # the daemon ends the stream at ``until``; silence beyond it means a hang
 MAX_PORT_RETRIES = 3
 WATCHED_EVENTS = ["die", "oom", "health_status"]
 
@@ -94,7 +95,7 @@ def parse_docker_time(value: str | None) -> int | None:
     from datetime import datetime, timezone
 
     text = value.rstrip("Z")
-    base, _, fraction = text.partition(".")
+    base, _dot, fraction = text.partition(".")
     seconds = int(datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp())
     nanos = int((fraction + "000000000")[:9]) if fraction else 0
     return seconds * 1_000_000_000 + nanos
@@ -110,7 +111,7 @@ def describe(container: Any) -> dict[str, Any]:
     state = attrs.get("State") or {}
     ports = []
     for key, bindings in sorted(((attrs.get("NetworkSettings") or {}).get("Ports") or {}).items()):
-        port, _, protocol = key.partition("/")
+        port, _slash, protocol = key.partition("/")
         for binding in bindings or []:
             ports.append(
                 {
@@ -582,23 +583,42 @@ class ContainerGuardian:
             return Failure(diagnostics.DIED, time.time_ns(), oom)
         return None
 
+    def _open_events(self, container_id: str, since_ns: int, until_ns: int) -> Any:
+        """GET /events for one container in [since, until], as a streamed response.
+
+        The SDK's ``events()`` sends the request without any timeout; a frozen daemon would hang the
+        guard forever. Here the read timeout is the time left until ``until`` plus a slack: the
+        daemon closes the stream at ``until``, so silence beyond that means it is stuck.
+        """
+        api = self.client.api
+        filters = {"type": ["container"], "container": [container_id], "event": WATCHED_EVENTS}
+        read_timeout = max(0.0, (until_ns - time.time_ns()) / 1e9) + WATCHDOG_SLACK_SECONDS
+        response = api.get(
+            f"{api.base_url}/v{api.api_version}/events",
+            params={"since": _docker_ts(since_ns), "until": _docker_ts(until_ns), "filters": json.dumps(filters)},
+            stream=True,
+            timeout=(api.timeout, read_timeout),
+        )
+        if response.status_code >= 400:
+            text = response.text[:300]
+            response.close()
+            raise ArgusError(
+                "DOCKER_API_ERROR", f"Docker refused the events request: {text}", {"status": response.status_code}
+            )
+        return response
+
     def _events(self, container_id: str, since_ns: int, until_ns: int, want_healthy: bool) -> tuple[str, int, bool]:
         """Read the container's events in [since, until]: ``(kind, time_ns, oom_seen)``.
 
         kind: ``died``, ``unhealthy``, ``healthy`` (only when wanted) or ``timeout``.
         """
-        stream = self.client.api.events(
-            since=_docker_ts(since_ns),
-            until=_docker_ts(until_ns),
-            filters={"type": "container", "container": container_id, "event": WATCHED_EVENTS},
-            decode=True,
-        )
-        watchdog = threading.Timer(max(0.0, (until_ns - time.time_ns()) / 1e9) + WATCHDOG_SLACK_SECONDS, stream.close)
-        watchdog.daemon = True
-        watchdog.start()
+        response = self._open_events(container_id, since_ns, until_ns)
         oom = False
         try:
-            for event in stream:
+            for line in response.iter_lines():
+                if not line:
+                    continue
+                event = json.loads(line)
                 at_ns = int(event.get("timeNano") or 0)
                 if at_ns and at_ns < since_ns:
                     continue
@@ -613,7 +633,8 @@ class ContainerGuardian:
                         return diagnostics.UNHEALTHY, at_ns, oom
                     if status == "healthy" and want_healthy:
                         return "healthy", at_ns, oom
+        except (ValueError, OSError) as exc:  # bad JSON; requests' errors (a stalled read) are OSErrors
+            raise from_exception(exc, "the Docker events stream of the container broke off or stalled") from exc
         finally:
-            watchdog.cancel()
-            stream.close()
+            response.close()
         return "timeout", until_ns, oom

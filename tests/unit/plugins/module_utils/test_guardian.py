@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -60,9 +61,21 @@ class FakeContainer:
         return {"memory_stats": {}}
 
 
-class FakeStream(list):
+class FakeResponse:
+    """What ``requests`` gives for GET /events: newline-delimited JSON."""
+
+    status_code = 200
+
+    def __init__(self, events):
+        self.events = events
+        self.closed = False
+
+    def iter_lines(self):
+        for event in self.events:
+            yield json.dumps(event).encode()
+
     def close(self):
-        pass
+        self.closed = True
 
 
 class FakeAPI:
@@ -73,11 +86,19 @@ class FakeAPI:
         self.script: list[list[str]] = []
         self.calls = 0
 
-    def events(self, since, until, filters, decode):
+    base_url = "http+docker://localhost"
+    api_version = "1.41"
+    timeout = 60
+
+    def get(self, url, params, stream, timeout):
+        assert url == "http+docker://localhost/v1.41/events" and stream is True
+        assert timeout[1] >= guardian_mod.WATCHDOG_SLACK_SECONDS  # a frozen daemon cannot hang the guard
         self.calls += 1
         actions = self.script.pop(0) if self.script else []
-        container = self.client.containers.by_id[filters["container"]]
-        out = FakeStream()
+        filters = json.loads(params["filters"])
+        until = params["until"]
+        container = self.client.containers.by_id[filters["container"][0]]
+        out = []
         if not actions:  # like the daemon: nothing happens until ``until``
             time.sleep(min(2.0, max(0.0, float(until) - time.time())))
         for action in actions:
@@ -88,7 +109,7 @@ class FakeAPI:
                 out.append({"Action": "die", "timeNano": time.time_ns()})
             else:
                 out.append({"Action": action, "timeNano": time.time_ns()})
-        return out
+        return FakeResponse(out)
 
     def create_host_config(self, **kwargs):
         return kwargs
