@@ -33,7 +33,6 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -322,6 +321,8 @@ class Recorder:
         self.path = path
         self.rows: list[Measurement] = []
         self.current_test = ""
+        self.outcomes: dict[str, str] = {}
+        self.machine = f"{os.cpu_count()} vCPU, Docker Engine (private dockerd) {_engine_version()}"
 
     def record(self, scenario: str, fault: str, behaviour: str, seconds: float, measured: str = "", **details: Any):
         row = Measurement(scenario, fault, behaviour, round(float(seconds), 3), measured, details, self.current_test)
@@ -329,6 +330,7 @@ class Recorder:
         return row
 
     def set_outcome(self, test: str, outcome: str) -> None:
+        self.outcomes[test] = outcome
         for row in self.rows:
             if row.test == test and row.outcome == "unknown":
                 row.outcome = outcome
@@ -342,10 +344,17 @@ class Recorder:
                 existing = {r["scenario"]: r for r in json.loads(self.path.read_text()).get("rows", [])}
             except (ValueError, AttributeError, TypeError):
                 existing = {}
+        fresh = {row.scenario for row in self.rows}
+        for row in existing.values():
+            # a test that failed this time before recording must not keep an old "passed" row
+            if row["scenario"] not in fresh and self.outcomes.get(row.get("test")) == "failed":
+                row["outcome"] = "failed"
+                row["behaviour"] = "FAILED before measuring in the last run: " + row["behaviour"].split(": ", 1)[-1]
         for row in self.rows:
             existing[row.scenario] = row.__dict__
         payload = {
             "generated_by": "tests/chaos (make chaos)",
+            "machine": self.machine,
             "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "rows": sorted(existing.values(), key=lambda r: r["scenario"]),
         }
@@ -353,15 +362,9 @@ class Recorder:
         self.path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
 
 
-@contextlib.contextmanager
-def stopwatch() -> Iterator[dict[str, float]]:
-    """``with stopwatch() as t: ...`` then ``t["s"]`` holds the elapsed seconds."""
-    box = {"s": 0.0}
-    began = time.monotonic()
-    try:
-        yield box
-    finally:
-        box["s"] = time.monotonic() - began
+def _engine_version() -> str:
+    out = _run(["dockerd", "--version"])
+    return out.stdout.split(",")[0].replace("Docker version", "").strip() if out.returncode == 0 else "?"
 
 
 # --------------------------------------------------------------------- helpers for the tests

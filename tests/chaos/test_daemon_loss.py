@@ -25,6 +25,8 @@ from harness import (
 THRESHOLD = 5  # the breaker's default failure_threshold
 DAEMON_TIMEOUT = 3  # preflight daemon_timeout in the probe tasks
 DOCKER_TIMEOUT = 5  # argus_docker_timeout (per API request) for the setup
+STARTUP_TIMEOUT = 20  # resilience.container.startup_timeout of harness.e2e_config
+WATCHDOG_SLACK = 30  # guardian.WATCHDOG_SLACK_SECONDS: local bound on an events stream
 
 
 def _wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
@@ -266,6 +268,10 @@ def test_frozen_daemon_mid_setup_fails_within_timeout(
     private_dockerd.thaw()
     output = log.read_text()
     assert not hung, f"setup still running {fail_after:.0f} s after the daemon froze:\n{output[-4000:]}"
+    # A plain request times out after argus_docker_timeout; a guard watching the events stream
+    # notices at its startup window + the guard's 30 s watchdog slack. Nothing may take longer.
+    bound = STARTUP_TIMEOUT + WATCHDOG_SLACK + 3 * DOCKER_TIMEOUT
+    assert fail_after < bound, f"took {fail_after:.0f} s to notice a frozen daemon (bound {bound} s)"
     assert rc != 0
     assert_no_traceback(output)
     outcome = json.loads(outcome_path.read_text())
@@ -275,6 +281,7 @@ def test_frozen_daemon_mid_setup_fails_within_timeout(
         "dockerd frozen (SIGSTOP) while the guard starts 2 services",
         f"setup stopped at '{error.get('stage')}' with {error.get('code')}; no hang, no traceback",
         fail_after,
-        f"freeze until ansible-playbook exited (argus_docker_timeout {DOCKER_TIMEOUT} s)",
+        f"freeze until ansible-playbook exited (argus_docker_timeout {DOCKER_TIMEOUT} s; a guard watching "
+        f"the events stream notices within startup_timeout {STARTUP_TIMEOUT} s + {WATCHDOG_SLACK} s watchdog)",
     )
     assert error.get("code") == "DOCKER_UNAVAILABLE", (error, outcome["msg"])
