@@ -47,7 +47,7 @@ def errors_md() -> str:
         "```yaml\n"
         "error:\n"
         "  code: PORT_CONFLICT            # stable; decide on this\n"
-        "  category: resource             # infrastructure | resource | container | network | configuration\n"
+        "  category: resource             # infrastructure | resource | container | network | configuration | internal\n"
         "  severity: error                # critical | error | warning\n"
         "  message: ...                   # human text, never parse it\n"
         "  details: {...}                 # code-specific data (history, results, holder pid, field, ...)\n"

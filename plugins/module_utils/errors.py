@@ -26,6 +26,7 @@ RESOURCE = "resource"
 CONTAINER = "container"
 NETWORK = "network"
 CONFIGURATION = "configuration"
+INTERNAL = "internal"
 
 CRITICAL = "critical"
 ERROR = "error"
@@ -222,6 +223,18 @@ REGISTRY: dict[str, ErrorSpec] = {
         True,
         (SuggestedAction("inspect_daemon_logs", "Read the Docker daemon's log for this request."), _START_DOCKER),
     ),
+    "DOCKER_REQUEST_REJECTED": ErrorSpec(
+        CONFIGURATION,
+        ERROR,
+        False,
+        (SuggestedAction("inspect_error_details", "Read the daemon's reason in details and change the request."),),
+    ),
+    "INTERNAL_ERROR": ErrorSpec(
+        INTERNAL,
+        ERROR,
+        False,
+        (SuggestedAction("report_bug", "Report this failure with its details: it is a defect of the collection."),),
+    ),
 }
 
 # Failures that say the Docker host itself is broken; only these count for the circuit breaker.
@@ -352,8 +365,9 @@ CLASSIFICATION_TABLE: tuple[Rule, ...] = (
     Rule("INVALID_INPUT", status=400, cause="rejected_by_daemon"),
     Rule("INVALID_INPUT", exception="InvalidArgument", cause="rejected_by_sdk"),
     Rule("DOCKER_API_ERROR", status=(500, 599), cause="daemon_error"),
-    Rule("DOCKER_API_ERROR", exception="APIError", cause="api_error"),
-    Rule("DOCKER_API_ERROR", exception="DockerException", cause="sdk_error"),
+    # A 4xx or an SDK-side refusal is about this request, not the host: it never opens the breaker.
+    Rule("DOCKER_REQUEST_REJECTED", exception="APIError", cause="api_error"),
+    Rule("DOCKER_REQUEST_REJECTED", exception="DockerException", cause="sdk_error"),
 )
 
 
@@ -418,7 +432,7 @@ def classify(exc: BaseException) -> tuple[str, str]:
     for rule in CLASSIFICATION_TABLE:
         if _rule_matches(rule, chain):
             return rule.code, rule.cause or "unknown"
-    return "DOCKER_API_ERROR", "unclassified"
+    return "INTERNAL_ERROR", "unclassified"
 
 
 def root_cause_message(exc: BaseException) -> str:

@@ -115,7 +115,13 @@ class PreflightChecker:
     def check_daemon(self) -> Check:
         try:
             self.client = self.connect(self.options.daemon_timeout)
-            info = self.client.info()
+            # The whole liveness probe is bounded by daemon_timeout, not by the request timeout.
+            request_timeout = self.client.api.timeout
+            self.client.api.timeout = self.options.daemon_timeout
+            try:
+                info = self.client.info()
+            finally:
+                self.client.api.timeout = request_timeout
         except Exception as exc:  # classified, reported as the check's error
             error = from_exception(exc, "Docker daemon unavailable")
             return Check("docker_daemon", FAIL, error.message, error.details, error=error)

@@ -25,7 +25,14 @@ SPEC_CODES = {
     "ORPHAN_DETECTED",
     "CLEANUP_FAILED",
 }
-CATEGORIES = {errors.INFRASTRUCTURE, errors.RESOURCE, errors.CONTAINER, errors.NETWORK, errors.CONFIGURATION}
+CATEGORIES = {
+    errors.INFRASTRUCTURE,
+    errors.RESOURCE,
+    errors.CONTAINER,
+    errors.NETWORK,
+    errors.CONFIGURATION,
+    errors.INTERNAL,
+}
 ACTION_ID = re.compile(r"^[a-z][a-z0-9_]+$")
 
 
@@ -161,9 +168,9 @@ def _wrapped(inner: BaseException) -> BaseException:
         (docker_errors.InvalidArgument("bad"), "INVALID_INPUT", "rejected_by_sdk"),
         (docker_errors.DockerException("Invalid bind address format: x"), "INVALID_INPUT", "bad_docker_host"),
         (_api_error(503, "daemon busy"), "DOCKER_API_ERROR", "daemon_error"),
-        (_api_error(409, "conflict"), "DOCKER_API_ERROR", "api_error"),
-        (docker_errors.DockerException("other"), "DOCKER_API_ERROR", "sdk_error"),
-        (ValueError("anything else"), "DOCKER_API_ERROR", "unclassified"),
+        (_api_error(409, "conflict"), "DOCKER_REQUEST_REJECTED", "api_error"),
+        (docker_errors.DockerException("other"), "DOCKER_REQUEST_REJECTED", "sdk_error"),
+        (ValueError("a defect"), "INTERNAL_ERROR", "unclassified"),
     ],
 )
 def test_classification_table(exc, code, cause):
@@ -201,10 +208,17 @@ def test_cyclic_exception_chain_terminates():
     second = RuntimeError("b")
     first.__context__ = second
     second.__context__ = first
-    assert errors.classify(first) == ("DOCKER_API_ERROR", "unclassified")
+    assert errors.classify(first) == ("INTERNAL_ERROR", "unclassified")
     assert errors.root_cause_message(RuntimeError()) == "RuntimeError"
 
 
 def test_infrastructure_failure_codes_are_registered():
     assert set(errors.REGISTRY) >= errors.INFRASTRUCTURE_FAILURE_CODES
-    assert "PORT_CONFLICT" not in errors.INFRASTRUCTURE_FAILURE_CODES
+    for user_caused in (
+        "PORT_CONFLICT",
+        "CONTAINER_CRASH",
+        "INVALID_INPUT",
+        "DOCKER_REQUEST_REJECTED",
+        "INTERNAL_ERROR",
+    ):
+        assert user_caused not in errors.INFRASTRUCTURE_FAILURE_CODES

@@ -145,3 +145,13 @@ def test_many_orphans_are_summarised(plenty_of_disk):
     report = report_of(preflight.PreflightOptions(project="shop"), fake_client(containers))
     assert "and 2 more" in report["checks"][2]["message"]
     assert report["checks"][2]["details"]["count"] == 12
+
+
+def test_info_is_bounded_by_daemon_timeout(plenty_of_disk):
+    client = fake_client()
+    client.api.timeout = 60
+    seen = []
+    client.info.side_effect = lambda: seen.append(client.api.timeout) or {"DockerRootDir": "/nonexistent"}
+    run(preflight.PreflightOptions(project="shop", daemon_timeout=2.5), client)
+    assert seen == [2.5]
+    assert client.api.timeout == 60  # later requests get the normal request timeout back
