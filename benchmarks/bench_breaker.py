@@ -122,7 +122,7 @@ def describe(values: list[float]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--pairs", type=int, default=15, help="refused/dead pairs per baseline (default 15)")
     parser.add_argument("--hung-pairs", type=int, default=4, help="pairs against the hung daemon (default 4)")
     parser.add_argument("--daemon-timeout", type=float, default=2.0, help="daemon_timeout for the hung daemon")

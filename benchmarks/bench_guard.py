@@ -67,7 +67,7 @@ class Observer:
 
     def wait_for(self, action: str, count: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        while sum(1 for a, _ in self.events if a == action) < count and time.monotonic() < deadline:
+        while sum(1 for a, _unused in self.events if a == action) < count and time.monotonic() < deadline:
             time.sleep(0.05)
 
     def gaps_ms(self) -> list[float]:

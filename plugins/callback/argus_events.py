@@ -24,7 +24,7 @@ description:
   - Prints a resilience summary at the end of the playbook (preflight checks, port mappings,
     restarts, orphans removed, breaker state per host and project).
 author:
-  - ArgusAI
+  - ArgusAI team (@argusai)
 requirements:
   - Enable it in C(ansible.cfg) with C(callbacks_enabled = argusai.resilience.argus_events).
 options:

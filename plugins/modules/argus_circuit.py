@@ -22,7 +22,7 @@ description:
   - O(state=status) only reports the breaker.
   - Runs on the controller (an action plugin); nothing is sent to the host.
 author:
-  - ArgusAI
+  - ArgusAI team (@argusai)
 options:
   project:
     description:

@@ -100,7 +100,7 @@ class Runner:
         return proc
 
     def status(self, project: str) -> dict[str, Any]:
-        results, _ = self.play([{"name": "status", CIRCUIT: {"project": project}, "register": "st"}])
+        results, _unused = self.play([{"name": "status", CIRCUIT: {"project": project}, "register": "st"}])
         return results["st"]["current"]
 
     def event_lines(self) -> list[dict[str, Any]]:
@@ -166,7 +166,7 @@ def test_opens_after_five_dead_preflights_persists_across_runs_and_recovers(runn
     assert list(runner.facts.iterdir()), "the jsonfile fact cache holds the breaker"
 
     # Run 2: a new ansible-playbook process against the LIVE daemon still sees the breaker open.
-    results, _ = runner.play(
+    results, _unused = runner.play(
         [
             runner.counted(preflight("live", project)),
             {"name": "status", CIRCUIT: {"project": project}, "register": "st"},
@@ -181,7 +181,7 @@ def test_opens_after_five_dead_preflights_persists_across_runs_and_recovers(runn
     runner.playbook("argusai.resilience.reset_circuit", argus_project=project)
 
     # Run 4: half-open; a good probe (live daemon) closes it.
-    results, _ = runner.play([status_task(project, "before"), runner.counted(preflight("probe", project))])
+    results, _unused = runner.play([status_task(project, "before"), runner.counted(preflight("probe", project))])
     assert results["before"]["current"]["state"] == "half-open"
     assert_sent(results["probe"])
     assert runner.module_runs() == 7
@@ -192,11 +192,11 @@ def test_opens_after_five_dead_preflights_persists_across_runs_and_recovers(runn
 
     # Run 5: open it again with a loop of five; run 6: reset by playbook path; run 7: a bad probe
     # re-opens it at once.
-    results, _ = runner.play([preflight("loop", project, runner.dead, loop=[1, 2, 3, 4, 5])])
+    results, _unused = runner.play([preflight("loop", project, runner.dead, loop=[1, 2, 3, 4, 5])])
     assert [item["error"]["code"] for item in results["loop"]["results"]] == ["DOCKER_UNAVAILABLE"] * 5
     assert results["loop"]["results"][-1]["argus_circuit"]["state"] == "open"
     runner.playbook(str(REPO_ROOT / "playbooks" / "reset_circuit.yml"), argus_project=project)
-    results, _ = runner.play(
+    results, _unused = runner.play(
         [
             status_task(project, "before"),
             preflight("bad_probe", project, runner.dead),
@@ -271,7 +271,7 @@ def test_user_caused_failures_never_open_the_breaker(runner, unique_project, tes
             },
             {"name": "status", CIRCUIT: {"project": unique_project}, "register": "st"},
         ]
-        results, _ = runner.play(tasks, play_vars={"argus_circuit_breaker": {"failure_threshold": 2}})
+        results, _unused = runner.play(tasks, play_vars={"argus_circuit_breaker": {"failure_threshold": 2}})
     codes = [item["error"]["code"] for item in results["conflict"]["results"] + results["disk"]["results"]]
     assert codes == ["PORT_CONFLICT"] * 3 + ["DISK_SPACE_LOW"] * 3
     crashes = [item["error"]["code"] for item in results["crash"]["results"]]
@@ -289,7 +289,7 @@ def test_until_retries_check_mode_and_module_defaults(runner, project):
     module never sees them: it would reject an unknown option)."""
     task = runner.counted(preflight("retry", project, runner.dead, retries=6, delay=0, until="retry is succeeded"))
     task["module_defaults"] = {"group/argusai.resilience.docker": {"circuit_breaker": {"failure_threshold": 3}}}
-    results, _ = runner.play([task], check=True, play_vars={"argus_circuit_breaker": {"failure_threshold": 50}})
+    results, _unused = runner.play([task], check=True, play_vars={"argus_circuit_breaker": {"failure_threshold": 50}})
     result = results["retry"]
     assert runner.module_runs() == 3  # 7 attempts, the module was sent 3 times
     assert_not_sent(result)  # attempts 4..7 were refused
@@ -303,15 +303,15 @@ def test_clear_facts_and_flush_cache_reset_the_breaker(runner, project):
     opener = preflight("dead", project, runner.dead)
     settings = {"argus_circuit_breaker": {"failure_threshold": 1}}
 
-    results, _ = runner.play([opener, status_task(project, "opened")], play_vars=settings)
+    results, _unused = runner.play([opener, status_task(project, "opened")], play_vars=settings)
     assert results["opened"]["current"]["state"] == "open"
     forget = {"name": "forget", "ansible.builtin.meta": "clear_facts"}
     tasks = [forget, status_task(project, "cleared"), opener, status_task(project, "reopened")]
-    results, _ = runner.play(tasks, play_vars=settings)
+    results, _unused = runner.play(tasks, play_vars=settings)
     assert results["cleared"]["current"]["state"] == "closed"
     assert results["reopened"]["current"]["state"] == "open"
 
-    results, _ = runner.play([status_task(project)], args=["--flush-cache"])
+    results, _unused = runner.play([status_task(project)], args=["--flush-cache"])
     assert results["st"]["current"]["state"] == "closed"
 
 

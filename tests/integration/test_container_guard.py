@@ -64,7 +64,7 @@ def run_guard_tasks(workdir, tasks: list[dict], check: tuple[int, ...] = ()) -> 
 
 def free_port() -> int:
     """A random high port that nothing listens on right now."""
-    for _ in range(50):
+    for _unused in range(50):
         port = random.randint(20000, 60000)
         with socket.socket() as sock:
             try:
@@ -89,7 +89,7 @@ def http_get(port: int) -> str:
 
 def docker_time(value: str) -> float:
     """Docker's RFC 3339 nanosecond time -> epoch seconds (microsecond precision is plenty)."""
-    base, _, fraction = value.rstrip("Z").partition(".")
+    base, _unused, fraction = value.rstrip("Z").partition(".")
     seconds = datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
     return seconds + float("0." + (fraction or "0"))
 

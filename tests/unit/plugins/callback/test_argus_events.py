@@ -84,7 +84,7 @@ def test_unusable_path_warns_once_and_never_raises(callback, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
     callback._events_path = str(blocker / "events.jsonl")
-    for _ in range(3):
+    for _unused in range(3):
         callback.v2_runner_on_ok(result({"argus_events": [{"type": "preflight_start", "project": "p"}]}))
     assert callback._display.warning.call_count == 1
     assert "cannot write events" in callback._display.warning.call_args[0][0]

@@ -222,7 +222,7 @@ def test_crash_loop_follows_the_exponential_schedule_then_exhausts():
 def test_linear_backoff_and_cap():
     client = FakeClient()
     client.api.script = [["die"]] * 10
-    guard, _ = make(client)
+    guard, _unused = make(client)
     outcome = guard.ensure(spec(max_restarts=4, backoff="linear", backoff_max_ms=250))
     assert [a["delay_ms"] for a in outcome.attempts] == [100, 200, 250, 250, None]
 
@@ -230,7 +230,7 @@ def test_linear_backoff_and_cap():
 def test_remove_on_failure():
     client = FakeClient()
     client.api.script = [["die"]] * 3
-    guard, _ = make(client)
+    guard, _unused = make(client)
     outcome = guard.ensure(spec(max_restarts=1, remove_on_failure=True))
     assert outcome.error.code == "CONTAINER_RESTART_EXHAUSTED" and outcome.final_status == "removed"
 
@@ -248,7 +248,7 @@ def test_crash_once_then_recovers():
 def test_oom_event_classifies_oom_and_zero_restarts_keep_the_code():
     client = FakeClient()
     client.api.script = [["oom-die"]]
-    guard, _ = make(client)
+    guard, _unused = make(client)
     outcome = guard.ensure(spec(max_restarts=0, memory="8m"))
     assert outcome.error.code == "CONTAINER_OOM"
     assert outcome.error.details["diagnostics"]["oom_killed"] is True
@@ -257,7 +257,7 @@ def test_oom_event_classifies_oom_and_zero_restarts_keep_the_code():
 def test_unhealthy_is_health_check_timeout():
     client = FakeClient()
     client.api.script = [["health_status: starting", "health_status: unhealthy"]]
-    guard, _ = make(client)
+    guard, _unused = make(client)
     outcome = guard.ensure(spec(max_restarts=0, healthcheck={"test": "false"}))
     assert outcome.error.code == "HEALTH_CHECK_TIMEOUT" and outcome.error.details["diagnostics"]["status"] == "running"
 
@@ -266,7 +266,7 @@ def test_backoff_resets_after_a_stable_run():
     client = FakeClient()
     # run 1 dies; run 2 is stable, then dies while watched; run 3 stable and survives the watch
     client.api.script = [["die"], [], ["die"], [], []]
-    guard, _ = make(client)
+    guard, _unused = make(client)
     outcome = guard.ensure(spec(max_restarts=1, watch_seconds=0.01))
     assert outcome.error is None, outcome.error and outcome.error.message
     assert [a["delay_ms"] for a in outcome.attempts] == [100, 100]  # not 200: the count started over
@@ -274,7 +274,7 @@ def test_backoff_resets_after_a_stable_run():
 
 def test_idempotence_plan():
     client = FakeClient()
-    guard, _ = make(client)
+    guard, _unused = make(client)
     assert guard.ensure(spec()).action == "create"
     again = guard.ensure(spec())
     assert again.action == "none" and again.changed is False
@@ -282,13 +282,13 @@ def test_idempotence_plan():
     container = client.containers.get("web")
     container.die()
     assert guard.ensure(spec(env={"A": "1"})).action == "start"
-    other_run, _ = make(client, run_id="run2")
+    other_run, _unused = make(client, run_id="run2")
     assert other_run.ensure(spec(env={"A": "1"})).action == "recreate"
 
 
 def test_check_mode_changes_nothing():
     client = FakeClient()
-    guard, _ = make(client, check_mode=True)
+    guard, _unused = make(client, check_mode=True)
     outcome = guard.ensure(spec())
     assert outcome.action == "create" and outcome.changed and client.created == []
 
@@ -297,7 +297,7 @@ def test_foreign_container_is_never_touched():
     client = FakeClient()
     foreign = FakeContainer(client, "f1", "web", {"argusai.project": PROJECT})
     client.containers.add(foreign)
-    guard, _ = make(client)
+    guard, _unused = make(client)
     for state in ("started", "absent"):
         outcome = guard.ensure(spec(state=state))
         assert outcome.error.code == "INVALID_INPUT" and outcome.error.details["cause"] == "name_taken"
@@ -305,14 +305,14 @@ def test_foreign_container_is_never_touched():
 
 
 def test_missing_image_is_image_not_found():
-    guard, _ = make(FakeClient())
+    guard, _unused = make(FakeClient())
     outcome = guard.ensure(spec(image="missing:1"))
     assert outcome.error.code == "IMAGE_NOT_FOUND"
 
 
 def test_list_runs_concurrently():
     client = FakeClient()
-    guard, _ = make(client)
+    guard, _unused = make(client)
     specs = [spec(name=f"svc{i}", stable_seconds=0.3) for i in range(5)]
     started = time.monotonic()
     outcomes = guard.ensure_all(specs)

@@ -379,7 +379,7 @@ def verifier(api, targets, wait_seconds=0, **options):
 
 def test_reachable_target_through_busybox_tools():
     api = FakeAPI(busybox_handler())
-    check, _ = verifier(api, [{"name": "payments", "host": "payments", "port": 8080}])
+    check, _unused = verifier(api, [{"name": "payments", "host": "payments", "port": 8080}])
     report = check.run()
     (res,) = report["results"]
     assert res["reachable"] is True and res["dns_resolved"] is True and res["address"] == "172.18.0.3"
@@ -415,7 +415,7 @@ def test_dns_failure_and_closed_port_with_hint():
     containers = dict(CONTAINERS)
     containers["e" * 64] = container_inspect("e" * 64, "stray", [], networks=("other-net",))
     api = FakeAPI(busybox_handler(), containers=containers)
-    check, _ = verifier(
+    check, _unused = verifier(
         api,
         [
             {"name": "stray", "host": "stray", "port": 80},
@@ -433,13 +433,13 @@ def test_dns_failure_and_closed_port_with_hint():
 
 def test_address_outside_the_network_is_never_connected():
     api = FakeAPI(busybox_handler(dns={"example.org": "93.184.216.34"}))
-    check, _ = verifier(api, [{"name": "ext", "host": "example.org", "port": 80}], wait_seconds=10)
+    check, _unused = verifier(api, [{"name": "ext", "host": "example.org", "port": 80}], wait_seconds=10)
     report = check.run()
     assert report["results"][0]["status"] == "outside_network" and report["results"][0]["attempts"] == 1
     assert len(api.exec_log) == 2  # tool detection + one probe: no retry, no connect exec
     assert check.failure.code == "NETWORK_UNREACHABLE"
     # an IPv4 literal not on the network is refused the same way, without any DNS exec
-    check2, _ = verifier(FakeAPI(busybox_handler()), [{"name": "ip", "host": "10.0.0.1", "port": 80}])
+    check2, _unused = verifier(FakeAPI(busybox_handler()), [{"name": "ip", "host": "10.0.0.1", "port": 80}])
     assert check2.run()["results"][0]["status"] == "outside_network"
 
 
@@ -450,7 +450,7 @@ def test_no_tools_uses_the_helper_container_and_removes_it():
         return busybox_handler()(container, cmd)
 
     api = FakeAPI(handler, images={"argusai/testbox:latest"})
-    check, _ = verifier(
+    check, _unused = verifier(
         api, [{"name": "payments", "host": "payments", "port": 8080}], probe_image="argusai/testbox:latest"
     )
     report = check.run()
@@ -464,7 +464,7 @@ def test_no_tools_uses_the_helper_container_and_removes_it():
 
 def test_no_tools_and_no_probe_image_is_probe_unavailable():
     api = FakeAPI(lambda container, cmd: (126, "exec failed", ""))
-    check, _ = verifier(api, [{"name": "payments", "host": "payments", "port": 8080}])
+    check, _unused = verifier(api, [{"name": "payments", "host": "payments", "port": 8080}])
     report = check.run()
     res = report["results"][0]
     assert res["status"] == "probe_unavailable" and res["reachable"] is None and res["dns_resolved"] is None
@@ -488,7 +488,7 @@ def test_missing_or_unusable_container_and_network(changes, field, cause):
     containers["e" * 64] = container_inspect("e" * 64, "stray", [], networks=("other-net", "third-net"))
     containers["9" * 64] = container_inspect("9" * 64, "stopped", [], running=False)
     api = FakeAPI(busybox_handler(), containers=containers)
-    check, _ = verifier(
+    check, _unused = verifier(
         api, [{"name": "p", "host": "payments", "port": 8080}], network=changes.pop("network", "e2e-net")
     )
     check.options.container = changes.get("container", check.options.container)
@@ -501,7 +501,9 @@ def test_missing_or_unusable_container_and_network(changes, field, cause):
 
 
 def test_network_defaults_to_the_only_user_network():
-    check, _ = verifier(FakeAPI(busybox_handler()), [{"name": "p", "host": "payments", "port": 8080}], network=None)
+    check, _unused = verifier(
+        FakeAPI(busybox_handler()), [{"name": "p", "host": "payments", "port": 8080}], network=None
+    )
     assert check.run()["network_topology"]["network"] == "e2e-net"
 
 
@@ -512,7 +514,7 @@ def test_infrastructure_failure_during_exec_is_raised():
     def handler(container, cmd):
         raise Down("connection refused")
 
-    check, _ = verifier(FakeAPI(handler), [{"name": "p", "host": "payments", "port": 8080}])
+    check, _unused = verifier(FakeAPI(handler), [{"name": "p", "host": "payments", "port": 8080}])
     with pytest.raises(ArgusError) as info:
         check.run()
     assert info.value.code == "DOCKER_UNAVAILABLE"
@@ -536,7 +538,7 @@ def test_plain_nc_killed_by_timeout_is_inconclusive_not_unreachable():
 
 def test_sh_probe_script_passes_names_as_arguments_and_connects_only_to_allowed():
     api = FakeAPI(busybox_handler())
-    check, _ = verifier(api, [{"name": "payments", "host": "payments", "port": 8080}])
+    check, _unused = verifier(api, [{"name": "payments", "host": "payments", "port": 8080}])
     check.run()
     _container, cmd = api.exec_log[-1]
     assert cmd[:2] == ["sh", "-c"] and cmd[3:] == [
@@ -570,7 +572,7 @@ def test_container_gone_during_probes_is_not_an_infrastructure_failure():
                 raise exc
             return base(container, cmd)
 
-        check, _ = verifier(FakeAPI(handler), [{"name": "p", "host": "payments", "port": 8080}])
+        check, _unused = verifier(FakeAPI(handler), [{"name": "p", "host": "payments", "port": 8080}])
         report = check.run()
         res = report["results"][0]
         assert res["status"] == "probe_unavailable" and res["reachable"] is None
@@ -589,7 +591,7 @@ def test_daemon_error_during_probes_is_raised():
             raise APIError("boom", response=Response(500), explanation="containerd: internal error")
         return base(container, cmd)
 
-    check, _ = verifier(FakeAPI(handler), [{"name": "p", "host": "payments", "port": 8080}])
+    check, _unused = verifier(FakeAPI(handler), [{"name": "p", "host": "payments", "port": 8080}])
     with pytest.raises(ArgusError) as info:
         check.run()
     assert info.value.code == "DOCKER_API_ERROR"
@@ -608,7 +610,7 @@ def test_probe_that_hangs_past_the_api_timeout_is_inconclusive():
                 raise requests.exceptions.ReadTimeout("Read timed out. (read timeout=32)")
             return super().exec_start(exec_id, demux)
 
-    check, _ = verifier(HangingAPI(base), [{"name": "p", "host": "payments", "port": 8080}])
+    check, _unused = verifier(HangingAPI(base), [{"name": "p", "host": "payments", "port": 8080}])
     report = check.run()
     res = report["results"][0]
     assert res["status"] == "probe_unavailable" and res["reachable"] is None

@@ -274,13 +274,13 @@ def test_history_not_a_list_is_dropped():
 
 def test_stored_history_is_trimmed_to_the_setting():
     data = {"state": "closed", "failure_history": [{"code": str(i)} for i in range(8)]}
-    breaker, _ = CircuitBreaker.from_dict(data, BreakerSettings(history_size=3))
+    breaker, _unused = CircuitBreaker.from_dict(data, BreakerSettings(history_size=3))
     assert [entry["code"] for entry in breaker.failure_history] == ["5", "6", "7"]
 
 
 def test_settings_in_force_override_stored_threshold():
     data = {"state": "closed", "failure_count": 3, "failure_threshold": 5}
-    breaker, _ = CircuitBreaker.from_dict(data, BreakerSettings(failure_threshold=4))
+    breaker, _unused = CircuitBreaker.from_dict(data, BreakerSettings(failure_threshold=4))
     assert [t.current for t in breaker.record_failure("DOCKER_UNAVAILABLE", "x", at(0))] == [OPEN]
     assert breaker.to_dict()["failure_threshold"] == 4
 

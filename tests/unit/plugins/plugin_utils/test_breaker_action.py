@@ -118,7 +118,7 @@ def test_opens_after_five_infrastructure_failures_then_refuses_without_sending()
 
 def test_other_projects_are_unaffected_and_kept():
     host = Host([DOWN] * 5 + [OK])
-    for _ in range(5):
+    for _unused in range(5):
         host.run({"project": "shop"})
     other = host.run({"project": "blog"})
     assert other.get("failed") is not True
@@ -129,9 +129,9 @@ def test_other_projects_are_unaffected_and_kept():
 
 def test_user_caused_failures_neither_count_nor_reset():
     host = Host([DOWN] * 4 + [PORT_CONFLICT] * 3 + [API_500])
-    for _ in range(4):
+    for _unused in range(4):
         host.run({"project": "shop"})
-    for _ in range(3):
+    for _unused in range(3):
         result = host.run({"project": "shop"})
         assert result["argus_circuit"]["failure_count"] == 4
         assert result["argus_circuit"]["state"] == "closed"
@@ -141,14 +141,14 @@ def test_user_caused_failures_neither_count_nor_reset():
 
 def test_success_resets_the_count():
     host = Host([DOWN] * 4 + [OK] + [DOWN])
-    for _ in range(5):
+    for _unused in range(5):
         host.run({"project": "shop"})
     assert host.run({"project": "shop"})["argus_circuit"]["failure_count"] == 1
 
 
 def test_reset_probe_good_closes_bad_reopens():
     host = Host([DOWN] * 5 + [OK] + [DOWN] * 5 + [DOWN])
-    for _ in range(5):
+    for _unused in range(5):
         host.run({"project": "shop"})
     reset = host.circuit({"project": "shop", "state": "reset"})
     assert reset["changed"] is True
@@ -157,7 +157,7 @@ def test_reset_probe_good_closes_bad_reopens():
     probe = host.run({"project": "shop"})
     assert probe["argus_circuit"]["state"] == "closed" and types(probe) == ["circuit_closed"]
 
-    for _ in range(5):
+    for _unused in range(5):
         host.run({"project": "shop"})
     host.circuit({"project": "shop", "state": "reset"})
     probe = host.run({"project": "shop"})
@@ -168,7 +168,7 @@ def test_reset_probe_good_closes_bad_reopens():
 
 def test_neutral_probe_leaves_half_open():
     host = Host([DOWN] * 5 + [PORT_CONFLICT])
-    for _ in range(5):
+    for _unused in range(5):
         host.run({"project": "shop"})
     host.circuit({"project": "shop", "state": "reset"})
     assert host.run({"project": "shop"})["argus_circuit"]["state"] == "half-open"
@@ -206,7 +206,7 @@ def test_bad_settings_fail_with_invalid_input_before_sending():
 
 def test_disabled_breaker_passes_through():
     host = Host([DOWN] * 7, {"argus_circuit_breaker": {"enabled": False, "failure_threshold": 1}})
-    for _ in range(7):
+    for _unused in range(7):
         result = host.run({"project": "shop"})
     assert len(host.sent) == 7
     assert "argus_circuit" not in result and "argus_circuit" not in host.facts
@@ -253,7 +253,7 @@ def test_callback_marker_is_seen_by_forked_workers():
         pid = os.fork()
         if pid == 0:  # the worker
             os._exit(0 if breaker_action.callback_active() else 1)
-        _, status = os.waitpid(pid, 0)
+        _unused, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0
 
 
@@ -308,7 +308,7 @@ def test_reset_of_a_closed_breaker_is_a_noop():
 
 def test_reset_in_check_mode_reports_and_stores_nothing():
     host = Host([DOWN] * 5)
-    for _ in range(5):
+    for _unused in range(5):
         host.run({"project": "shop"})
     task_vars = {"ansible_facts": dict(host.facts)}
     result = make_action(CircuitAction, {"project": "shop", "state": "reset"}, check_mode=True).run(task_vars=task_vars)
