@@ -28,7 +28,7 @@ description:
   - When any resource could not be removed the task fails with C(CLEANUP_FAILED); its details
     hold every per-resource error and the whole result.
 author:
-  - ArgusAI
+  - ArgusAI team (@argusai)
 extends_documentation_fragment:
   - argusai.resilience.docker
   - argusai.resilience.docker.EVENTS
