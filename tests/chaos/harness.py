@@ -375,7 +375,7 @@ def assert_no_traceback(*texts: str) -> None:
 
 def count_resources(client) -> dict[str, int]:
     return {
-        "containers": len(client.containers.list(all=True)),
+        "containers": len(client.api.containers(all=True)),
         "networks": len(client.networks.list()),
         "volumes": len(client.volumes.list()),
     }
@@ -383,7 +383,8 @@ def count_resources(client) -> dict[str, int]:
 
 def inventory_of(client) -> set[tuple[str, str]]:
     """(type, id) of every container, network and volume: to prove nothing foreign was removed."""
-    items = {("container", c.id) for c in client.containers.list(all=True)}
+    # the raw list: containers.list() inspects each one and races with auto-removed helpers
+    items = {("container", c["Id"]) for c in client.api.containers(all=True)}
     items |= {("network", n.id) for n in client.networks.list()}
     items |= {("volume", v.name) for v in client.volumes.list()}
     return items
@@ -443,8 +444,8 @@ def project_resources(client, project: str) -> list[dict[str, str]]:
     """Every container, network and volume labeled for ``project``: type, name, run id, managed."""
     flt = {"label": f"argusai.project={project}"}
     rows = []
-    for c in client.containers.list(all=True, filters=flt):
-        rows.append({"type": "container", "name": c.name, **_label_info(c.labels)})
+    for c in client.api.containers(all=True, filters=flt):  # raw: no inspect race with auto-removed helpers
+        rows.append({"type": "container", "name": c["Names"][0].lstrip("/"), **_label_info(c.get("Labels") or {})})
     for n in client.networks.list(filters=flt):
         rows.append({"type": "network", "name": n.name, **_label_info(n.attrs.get("Labels") or {})})
     for v in client.volumes.list(filters=flt):

@@ -94,7 +94,7 @@ def test_kill9_mid_setup_opens_breaker_then_recovers(private_dockerd, private_cl
     proc, outcome_path, log = ansible.spawn_setup(config, setup_vars, env=env)
     try:
         _wait_for(
-            lambda: private_client.containers.list(all=True, filters={"label": f"argusai.project={project}"}),
+            lambda: private_client.api.containers(all=True, filters={"label": f"argusai.project={project}"}),
             90,
             "the guard to create a container",
         )
@@ -115,26 +115,42 @@ def test_kill9_mid_setup_opens_breaker_then_recovers(private_dockerd, private_cl
     outcome = json.loads(outcome_path.read_text())
     assert outcome["ok"] is False
     error = outcome["error"] or {}
-    assert error.get("code") == "DOCKER_UNAVAILABLE", (error, outcome["msg"], output[-3000:])
+    # The wrong code is collected, not raised at once, so the recovery below is still exercised.
+    problems = []
+    if error.get("code") != "DOCKER_UNAVAILABLE":
+        problems.append(
+            f"setup failed with {error.get('code')} instead of DOCKER_UNAVAILABLE: {error.get('message')} "
+            f"(details {json.dumps({k: v for k, v in (error.get('details') or {}).items() if k != 'failed_containers'})}, "
+            f"retryable={error.get('retryable')}, actions {[a.get('id') for a in error.get('suggested_actions', [])]})"
+        )
     recorder.record(
         "daemon_loss.kill9_mid_setup",
         "dockerd kill -9 while the guard starts 4 services",
-        f"setup stopped at '{error.get('stage')}' with DOCKER_UNAVAILABLE (retryable={error.get('retryable')}); "
+        f"setup stopped at '{error.get('stage')}' with {error.get('code')} (retryable={error.get('retryable')}); "
         "no traceback; the half-built run stays labeled",
         fail_after,
         "kill -9 until ansible-playbook exited",
         docker_timeout=DOCKER_TIMEOUT,
+        problems=list(problems),
     )
 
     # 2. the daemon stays down: tasks fail fast until the breaker opens, then are refused at once
     count = THRESHOLD + 3
-    play, results = ansible.tasks(_probe_tasks(project, count), env=env)
+    status_task = {
+        "name": "breaker before",
+        "argusai.resilience.argus_circuit": {"project": project, "state": "status"},
+        "register": "before",
+    }
+    play, results = ansible.tasks([status_task, *_probe_tasks(project, count)], env=env)
     assert results is not None, play.stdout[-4000:]
     assert_no_traceback(play.stdout, play.stderr)
+    counted = results["before"]["current"]["failure_count"]
+    if counted != 1:
+        problems.append(f"the breaker counted {counted} failures for the setup killed mid-guard (expected 1)")
     rows = _probe_results(results, count)
     codes = [code for code, _, _ in rows]
-    # the setup's failure counted as the first of THRESHOLD consecutive infrastructure failures
-    expected = ["DOCKER_UNAVAILABLE"] * (THRESHOLD - 1) + ["CIRCUIT_OPEN"] * (count - THRESHOLD + 1)
+    # the breaker opens after THRESHOLD consecutive infrastructure failures in all
+    expected = ["DOCKER_UNAVAILABLE"] * (THRESHOLD - counted) + ["CIRCUIT_OPEN"] * (count - THRESHOLD + counted)
     assert codes == expected, codes
     unavailable = [s for code, s, _ in rows if code == "DOCKER_UNAVAILABLE"]
     refused = [s for code, s, _ in rows if code == "CIRCUIT_OPEN"]
@@ -234,6 +250,7 @@ def test_kill9_mid_setup_opens_breaker_then_recovers(private_dockerd, private_cl
     )
     assert teardown.returncode == 0, teardown.stdout[-3000:]
     assert project_resources(private_client, project) == []
+    assert not problems, "\n".join(problems)
 
 
 def test_frozen_daemon_mid_setup_fails_within_timeout(
@@ -248,7 +265,7 @@ def test_frozen_daemon_mid_setup_fails_within_timeout(
     )
     try:
         _wait_for(
-            lambda: private_client.containers.list(all=True, filters={"label": f"argusai.project={project}"}),
+            lambda: private_client.api.containers(all=True, filters={"label": f"argusai.project={project}"}),
             90,
             "the guard to create a container",
         )

@@ -76,7 +76,7 @@ def test_killed_setup_is_cleaned_by_the_next(point, private_dockerd, private_cli
             _wait(lambda: banner in log.read_text(), 120, f"'{banner}'", proc)
         else:
             _wait(
-                lambda: private_client.containers.list(all=True, filters={"label": f"argusai.run-id={killed_run}"}),
+                lambda: private_client.api.containers(all=True, filters={"label": f"argusai.run-id={killed_run}"}),
                 120,
                 "the first container",
                 proc,
