@@ -166,7 +166,7 @@ def standard_api(**kwargs):
 
 def test_removes_containers_then_networks_then_volumes_and_never_the_current_run():
     api = standard_api()
-    cleaner, _ = cleaner_for(api)
+    cleaner, _unused = cleaner_for(api)
     result = cleaner.clean()
     kinds = [call[0] for call in api.calls if call[0] in ("container", "network", "volume")]
     assert kinds == ["container"] * 6 + ["network"] * 2 + ["volume"]

@@ -47,7 +47,7 @@ def make_action(cls, args, check_mode=False):
     connection = mock.MagicMock()
     connection._shell.tmpdir = "/tmp/fake"
     templar = SimpleNamespace(template=lambda value: value)
-    return cls(make_task(args, check_mode), connection, mock.MagicMock(), mock.MagicMock(), templar)
+    return cls(make_task(args, check_mode), connection, mock.MagicMock(), mock.MagicMock(), templar, mock.MagicMock())
 
 
 class Host:
