@@ -26,6 +26,10 @@ test_pins() {
     grep -E '^(pytest|pytest-timeout|requests)==' requirements-dev.txt
 }
 
+core_version() {
+    "$1/bin/python" -c 'from ansible.release import __version__; print(__version__)'
+}
+
 find_python() {
     local wanted=$1 minor=$2
     if [[ -x "$wanted" ]]; then echo "$wanted"; return 0; fi
@@ -41,7 +45,7 @@ build() {
     python=$(find_python "$python" "$minor") || { say "no Python $minor for ansible-core $name (set COMPAT_PY_*)"; return 1; }
     stamp=$( (echo "$python $core"; cat requirements.txt; test_pins) | sha256sum | cut -d' ' -f1)
     if [[ -x "$venv/bin/python" && "$(cat "$venv/.argus-compat.sha256" 2>/dev/null)" == "$stamp" ]]; then
-        say "$venv up to date ($("$venv/bin/ansible" --version | head -1))"
+        say "$venv up to date (ansible-core $(core_version "$venv"))"
         return 0
     fi
     say "building $venv with $python ($("$python" -V 2>&1)) and $core"
@@ -57,7 +61,7 @@ build() {
 run_tests() {
     local name=$1 venv
     venv="$ROOT/.venv-$name"
-    say "ansible-core $name: $("$venv/bin/ansible" --version | head -1), $("$venv/bin/python" -V)"
+    say "ansible-core $name: $(core_version "$venv"), $("$venv/bin/python" -V)"
     # The tests find ansible-playbook next to sys.executable, so they use this venv's ansible.
     # Two sessions, like `make unit` and `make integration` (both suites have test_preflight.py...).
     local suite rc=0
