@@ -87,17 +87,22 @@ def _circuit_state(results: dict, key: str) -> str | None:
 def test_kill9_mid_setup_opens_breaker_then_recovers(private_dockerd, private_client, ansible, chaos_project, recorder):
     project = chaos_project("loss")
     env = private_dockerd.env()
-    config = e2e_config(project, services=[service(f"{project}-svc{i}") for i in range(4)])
+    # the services become healthy 3 s after start, so the guard is waiting on the events stream
+    # when the daemon dies (the most likely moment for a crash to hit a real setup)
+    slow = ["sh", "-c", "sleep 3; exec httpd -f -p 8080"]
+    config = e2e_config(project, services=[service(f"{project}-svc{i}", command=slow) for i in range(4)])
     setup_vars = {"argus_docker_timeout": DOCKER_TIMEOUT, "argus_run_id": "killed1"}
 
-    # 1. kill -9 the daemon as soon as the guard has created the first container
+    # 1. kill -9 the daemon while the guard watches a started container (its events stream is open)
     proc, outcome_path, log = ansible.spawn_setup(config, setup_vars, env=env)
     try:
         _wait_for(
-            lambda: private_client.api.containers(all=True, filters={"label": f"argusai.project={project}"}),
+            lambda: private_client.api.containers(filters={"label": f"argusai.project={project}", "status": "running"}),
             90,
-            "the guard to create a container",
+            "the guard to start a container",
+            interval=0.05,
         )
+        time.sleep(1.0)
     except AssertionError:
         proc.kill()
         raise AssertionError(f"setup never reached the guard:\n{log.read_text()[-4000:]}") from None
@@ -125,7 +130,7 @@ def test_kill9_mid_setup_opens_breaker_then_recovers(private_dockerd, private_cl
         )
     recorder.record(
         "daemon_loss.kill9_mid_setup",
-        "dockerd kill -9 while the guard starts 4 services",
+        "dockerd kill -9 while the guard waits for 4 starting services to become healthy",
         f"setup stopped at '{error.get('stage')}' with {error.get('code')} (retryable={error.get('retryable')}); "
         "no traceback; the half-built run stays labeled",
         fail_after,
