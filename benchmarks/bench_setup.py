@@ -109,13 +109,14 @@ def role_up(work: Path, run: int) -> tuple[float, dict]:
     return elapsed, json.loads(out.read_text())
 
 
-def role_down(result: dict) -> None:
+def role_down() -> None:
+    """Remove every run of the bench project (also a half set-up one)."""
     subprocess.run(
         [
             str(VENV_BIN / "ansible-playbook"),
             str(ROOT / "playbooks" / "teardown.yml"),
             "-e",
-            json.dumps({"argus_project": PROJECT, "argus_run_id": result["run_id"]}),
+            json.dumps({"argus_project": PROJECT, "argus_teardown_all_runs": True}),
         ],
         env=ansible_env(),
         capture_output=True,
@@ -143,6 +144,13 @@ def _healthcheck(check: dict | str | None) -> dict | None:
     return compose
 
 
+def _literal(value):
+    """Compose interpolates ``$VAR``; ``$$`` is a literal dollar (the role passes values as they are)."""
+    if isinstance(value, list):
+        return [_literal(item) for item in value]
+    return value.replace("$", "$$") if isinstance(value, str) else value
+
+
 def compose_file(config: dict) -> dict:
     """The equivalent docker-compose.yml (version 2.4: healthchecks, mem_limit, container_name)."""
     network = config["network"] if isinstance(config["network"], str) else config["network"]["name"]
@@ -151,9 +159,9 @@ def compose_file(config: dict) -> dict:
     for container in containers:
         service = {"image": container["image"], "container_name": container["name"], "networks": ["e2e"]}
         if container.get("command") is not None:
-            service["command"] = container["command"]
+            service["command"] = _literal(container["command"])
         if container.get("env"):
-            service["environment"] = {k: str(v) for k, v in container["env"].items()}
+            service["environment"] = {k: _literal(str(v)) for k, v in container["env"].items()}
         ports = [p for p in container.get("ports", []) if isinstance(p, dict) and p.get("host_port")]
         if ports:
             service["ports"] = [f"{p['host_port']}:{p['container_port']}" for p in ports]
@@ -182,7 +190,9 @@ def compose_ready(client, config: dict, deadline: float) -> None:
         if healthy:
             tests = client.containers.get(config["test"]["name"])
             reachable = all(
-                tests.exec_run(["nc", "-w", "2", "-z", host, str(port)]).exit_code == 0 for host, port in targets
+                # busybox nc has no -z: connect with stdin closed (what argus_network_verify does too)
+                tests.exec_run(["sh", "-c", f"nc -w 2 {host} {port} </dev/null"]).exit_code == 0
+                for host, port in targets
             )
             if reachable:
                 return
@@ -224,11 +234,15 @@ def main() -> int:
             f"demo environment: {CONFIG.relative_to(ROOT)}; docker-compose {version}; {args.rounds} rounds, alternating"
         )
         for run in range(args.rounds):
-            elapsed, result = role_up(work, run)
-            role_down(result)
+            try:
+                elapsed, result = role_up(work, run)
+            finally:
+                role_down()
             timings["role"].append(elapsed)
-            compose_elapsed = compose_up(compose, work, client, config)
-            compose_down(compose, work)
+            try:
+                compose_elapsed = compose_up(compose, work, client, config)
+            finally:
+                compose_down(compose, work)
             timings["compose"].append(compose_elapsed)
             print(
                 f"  round {run + 1}: role {elapsed:6.2f} s   compose up -d + readiness {compose_elapsed:6.2f} s",
