@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Render docs/reliability.md from the measurements the chaos suite writes (docs/reliability.json).
 
     make reliability-doc            # runs tests/chaos, then this script
@@ -31,8 +30,9 @@ measurements). `CHAOS_ARGS='-k daemon_loss'` runs a subset; its rows replace onl
 How the faults are injected: the suite starts a **private `dockerd`** of its own (own socket,
 `--data-root`, `--exec-root`, `--pidfile`, managed containerd) inside its own network namespace, so
 it can `kill -9`, freeze (`SIGSTOP`) and restart that daemon mid-setup without touching the
-machine's main daemon or its iptables. Scenarios about host ports run on the main daemon with
-unique project names. See `tests/chaos/harness.py`.
+machine's main daemon or its iptables. Its containers reach each other and nothing else. Scenarios
+that publish host ports run `ansible-playbook` inside that namespace too, so the port resolver,
+Docker's allocator and docker-proxy all see the same host. See `tests/chaos/harness.py`.
 
 """
 
@@ -59,7 +59,7 @@ def render(data: dict) -> str:
     rows = data.get("rows", [])
     machine = data.get("machine", "2 vCPU, Docker 20.10")
     out = [HEADER.format(machine=machine, updated=data.get("updated_at", "?"))]
-    known = {prefix for prefix, _ in AREAS}
+    known = {prefix for prefix, _title in AREAS}
     areas = AREAS + [(p, p) for p in sorted({r["scenario"].split(".")[0] for r in rows} - known)]
     for prefix, title in areas:
         section = [r for r in rows if r["scenario"].split(".")[0] == prefix]

@@ -268,7 +268,7 @@ def test_huge_numbers_are_rejected(private_dockerd, private_client, ansible, cha
         }
         for key, (m, field) in HUGE_ROLE.items()
     ]
-    problems, _, took = _run_role_cases(private_dockerd, private_client, ansible, cases, "huge")
+    problems, _stages, took = _run_role_cases(private_dockerd, private_client, ansible, cases, "huge")
     guard = {"project": project, "name": f"{project}-g", "image": TEST_IMAGE, "command": "sleep 60"}
     verify = {"project": project, "container": f"{project}-t", "targets": [{"name": "a", "host": "a", "port": 80}]}
     module_cases = [
@@ -362,14 +362,14 @@ MODULE_CASES = [
 def _check_module_cases(private_dockerd, private_client, ansible, module_cases) -> list[str]:
     tasks = [
         {"name": case, f"argusai.resilience.{module}": args, "register": f"c{i}", "ignore_errors": True}
-        for i, (case, module, args, _) in enumerate(module_cases)
+        for i, (case, module, args, _field) in enumerate(module_cases)
     ]
     before = inventory_of(private_client)
     proc, results = ansible.tasks(tasks, env=private_dockerd.env())
     assert results is not None, proc.stdout[-5000:]
     assert_no_traceback(proc.stdout, proc.stderr)
     problems = []
-    for i, (case, _module, _, field) in enumerate(module_cases):
+    for i, (case, _module, _args, field) in enumerate(module_cases):
         result = results[f"c{i}"]
         if not result.get("failed"):
             problems.append(f"{case}: accepted")

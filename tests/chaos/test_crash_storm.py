@@ -73,7 +73,7 @@ def _assert_crash_history(history: dict, plan: dict) -> None:
 def test_crash_storm_within_budget_recovers(private_dockerd, private_client, ansible, chaos_project, recorder):
     rng = random.Random(SEED)
     project = chaos_project("storm")
-    plan = storm(rng, project, [rng.randint(0, MAX_RESTARTS) for _ in range(5)])
+    plan = storm(rng, project, [rng.randint(0, MAX_RESTARTS) for _i in range(5)])
     services = [service(p["name"], command=crash_command(p["crashes"], p["delay"])) for p in plan]
     config = e2e_config(project, services=services, resilience={"container": guard_options()})
     began = time.monotonic()
@@ -108,7 +108,7 @@ def test_crash_storm_beyond_budget_fails_with_history(
 ):
     rng = random.Random(SEED + 1)
     project = chaos_project("storm")
-    counts = [rng.randint(0, MAX_RESTARTS + 2) for _ in range(5)]
+    counts = [rng.randint(0, MAX_RESTARTS + 2) for _i in range(5)]
     counts[0], counts[1] = MAX_RESTARTS + 1, rng.randint(0, MAX_RESTARTS)  # at least one of each kind
     plan = storm(rng, project, counts)
     containers = []

@@ -153,12 +153,12 @@ def test_kill9_mid_setup_opens_breaker_then_recovers(private_dockerd, private_cl
     if counted != 1:
         problems.append(f"the breaker counted {counted} failures for the setup killed mid-guard (expected 1)")
     rows = _probe_results(results, count)
-    codes = [code for code, _, _ in rows]
+    codes = [row[0] for row in rows]
     # the breaker opens after THRESHOLD consecutive infrastructure failures in all
     expected = ["DOCKER_UNAVAILABLE"] * (THRESHOLD - counted) + ["CIRCUIT_OPEN"] * (count - THRESHOLD + counted)
     assert codes == expected, codes
-    unavailable = [s for code, s, _ in rows if code == "DOCKER_UNAVAILABLE"]
-    refused = [s for code, s, _ in rows if code == "CIRCUIT_OPEN"]
+    unavailable = [row[1] for row in rows if row[0] == "DOCKER_UNAVAILABLE"]
+    refused = [row[1] for row in rows if row[0] == "CIRCUIT_OPEN"]
     assert max(unavailable) < DAEMON_TIMEOUT + 3, unavailable
     assert max(refused) < 1.0, refused
     open_result = rows[-1][2]
@@ -167,7 +167,7 @@ def test_kill9_mid_setup_opens_breaker_then_recovers(private_dockerd, private_cl
     assert any(isinstance(v, list) and v for k, v in details.items() if "history" in k), (
         f"CIRCUIT_OPEN without failure history: {details}"
     )
-    for _, _, result in rows:
+    for *_rest, result in rows:
         assert TRACEBACK not in json.dumps(result)
     recorder.record(
         "daemon_loss.tasks_while_down",

@@ -160,10 +160,10 @@ def _run_all_cleanups(private_dockerd, private_client, ansible, recorder, projec
     assert foreign <= after, "foreign resources removed"
     # nothing of A's managed resources is left; its look-alikes are untouched
     assert not [r for r in project_resources(private_client, project_a) if r["managed"] == "true"]
-    by_type_before = Counter(t for t, _ in foreign)
-    by_type_after = Counter(t for t, _ in foreign & after)
+    by_type_before = Counter(kind for kind, _ident in foreign)
+    by_type_after = Counter(kind for kind, _ident in foreign & after)
     assert by_type_before == by_type_after
-    total = sum(s for _, s in steps)
+    total = sum(seconds for _name, seconds in steps)
     recorder.record(
         "isolation.cleanup_and_teardown_of_a",
         "project A cleaned and torn down 6 ways on a host with 100 resources of project B (5 running, "

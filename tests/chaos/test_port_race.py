@@ -76,7 +76,7 @@ def test_ten_concurrent_setups_get_distinct_ports(private_dockerd, private_clien
         )
         procs.append((project, proc, log, result_file))
     failures = []
-    for project, proc, log, _ in procs:
+    for project, proc, log, _result in procs:
         rc = proc.wait(timeout=400)
         output = log.read_text()
         assert_no_traceback(output)
@@ -89,7 +89,7 @@ def test_ten_concurrent_setups_get_distinct_ports(private_dockerd, private_clien
     host_ports = []
     reassigned = 0
     web_ports = []
-    for project, _, _, result_file in procs:
+    for project, _proc, _log, result_file in procs:
         result = json.loads(result_file.read_text())
         container = private_client.containers.get(f"{project}-web")
         assert container.image.tags and TEST_IMAGE in container.image.tags

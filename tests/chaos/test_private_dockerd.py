@@ -31,7 +31,7 @@ def test_private_daemon_is_separate_and_survives_kill9(private_dockerd, private_
         )
         assert b"OPEN" in out
         # its bridge lives in its own namespace, not on the host
-        host_links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+        host_links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
         assert f"br-{net.id[:12]}" not in host_links
 
         began = time.monotonic()
@@ -53,7 +53,7 @@ def test_private_daemon_is_separate_and_survives_kill9(private_dockerd, private_
             refused_after_s=round(refused_after, 3),
         )
         # the host's iptables (shared with the main daemon) hold nothing of the private daemon
-        host_rules = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+        host_rules = subprocess.run(["iptables-save"], capture_output=True, text=True, check=True).stdout
         for marker in (f"br-{net.id[:12]}", "10.213.", "10.214."):
             assert marker not in host_rules, marker
     finally:
