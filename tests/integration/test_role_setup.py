@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import secrets
 import socket
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -342,3 +343,46 @@ def test_idempotent_rerun_of_the_same_run_changes_nothing(tmp_path, docker_clien
     assert second["ports"] == first["ports"] == {f"{unique_project}-web-8080": port}
     assert all(c["changed"] is False for c in second["services"])
     assert docker_client.containers.get(f"{unique_project}-web").id == container_id
+
+
+def test_rerun_setup_action_needs_only_the_project(tmp_path, docker_client, test_image, unique_project):
+    """`rerun_setup` (CONTAINER_OOM, CONTAINER_CRASH) gives only argus_project: the setup playbook
+    finds the project's config file from its previous run (facts cache) and replaces that run."""
+    sys.path.insert(0, str(REPO_ROOT / "build" / "collections"))  # the collection's own registry
+    from ansible_collections.argusai.resilience.plugins.module_utils.errors import structured_error
+
+    config = {
+        "project": unique_project,
+        "services": [
+            {
+                "name": f"{unique_project}-web",
+                "image": test_image,
+                "command": ["sh", "-c", HTTPD.format(name="web")],
+                "ports": [{"container_port": 8080, "host_port": free_port()}],
+            }
+        ],
+        "resilience": {**FAST, "preflight": {"enabled": False}},
+    }
+    config_file = tmp_path / "e2e.yaml"
+    config_file.write_text(yaml.safe_dump(config))
+    first_file, second_file = tmp_path / "first.json", tmp_path / "second.json"
+    playbook = REPO_ROOT / "playbooks" / "setup.yml"
+    proc = execute_playbook(
+        playbook, {"argus_config_file": str(config_file), "argus_result_file": str(first_file)}, facts_dir=tmp_path
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    first = json.loads(first_file.read_text())
+    action = next(
+        a
+        for a in structured_error("CONTAINER_OOM", "x", context={"project": unique_project})["suggested_actions"]
+        if a["id"] == "rerun_setup"
+    )
+    assert action["playbook"] == "argusai.resilience.setup"
+    extra_vars = dict(action["extra_vars"], argus_result_file=str(second_file))
+    proc = execute_playbook(playbook, extra_vars, facts_dir=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    second = json.loads(second_file.read_text())
+    assert second["project"] == unique_project and second["run_id"] != first["run_id"]
+    assert {r["name"] for r in second["orphan_cleanup"]["removed"]} >= {f"{unique_project}-web"}
+    web = docker_client.containers.get(f"{unique_project}-web")
+    assert web.labels["argusai.run-id"] == second["run_id"] and web.status == "running"
