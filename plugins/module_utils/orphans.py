@@ -183,3 +183,14 @@ def find_orphans(
                 continue
             orphans.append(resource.description)
     return orphans
+
+
+def find_run_resources(
+    client: Any, project: str, run_id: str, resource_types: tuple[str, ...] | list[str] = RESOURCE_TYPES
+) -> list[dict[str, Any]]:
+    """The opposite scope of :func:`find_orphans`: the managed resources of ``project`` labeled
+    with ``run_id`` (what a teardown of that run removes), containers first, same entries."""
+    L.validate_project(project)
+    L.validate_run_id(run_id)
+    types = [t for t in RESOURCE_TYPES if t in resource_types]
+    return [r.description for t in types for r in _list(client.api, t, project) if r.description["run_id"] == run_id]

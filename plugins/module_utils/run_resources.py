@@ -1,11 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ArgusAI
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The resources of ONE run: list them (and their published ports) and tear them down.
+"""The resources of ONE run: their published ports, and their teardown.
 
 The orphan cleaner removes the runs of a project *other than* the current one; teardown needs
-the opposite scope. :class:`RunTeardown` is the orphan cleaner with a different selection
-(:func:`find_run_resources`), so removal order (containers, networks, volumes), parallelism,
+the opposite scope. :class:`RunTeardown` is the orphan cleaner with the other selection
+(``orphans.find_run_resources``), so removal order (containers, networks, volumes), parallelism,
 "already gone counts as removed", per-resource errors and events are exactly the cleaner's.
 """
 
@@ -14,25 +14,15 @@ from __future__ import annotations
 from typing import Any
 
 from ansible_collections.argusai.resilience.plugins.module_utils import labels as L
+from ansible_collections.argusai.resilience.plugins.module_utils.e2e_config import port_name
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, from_exception
 from ansible_collections.argusai.resilience.plugins.module_utils.orphan_cleaner import OrphanCleaner
-from ansible_collections.argusai.resilience.plugins.module_utils.orphans import RESOURCE_TYPES
-
-
-def _describe(kind: str, resource_id: str, name: str, labels: dict[str, str]) -> dict[str, Any]:
-    return {
-        "type": kind,
-        "id": resource_id,
-        "name": name,
-        "project": labels.get(L.PROJECT),
-        "run_id": labels.get(L.RUN_ID),
-        "created_at": labels.get(L.CREATED_AT),
-    }
+from ansible_collections.argusai.resilience.plugins.module_utils.orphans import find_run_resources
 
 
 def _managed_by_run(labels: dict[str, str] | None, project: str, run_id: str) -> bool:
     # The daemon filtered by label already; checking again means a filter bug can never hand a
-    # foreign resource to the teardown.
+    # foreign resource to the caller.
     return L.is_managed(labels, project) and (labels or {}).get(L.RUN_ID) == run_id
 
 
@@ -45,44 +35,11 @@ def list_containers(client: Any, project: str, run_id: str) -> list[dict[str, An
     return [row for row in rows if _managed_by_run(row.get("Labels"), project, run_id)]
 
 
-def find_run_resources(
-    client: Any, project: str, run_id: str, resource_types: tuple[str, ...] | list[str] = RESOURCE_TYPES
-) -> list[dict[str, Any]]:
-    """Every managed resource of ``project`` labeled with ``run_id``, containers first."""
-    L.validate_project(project)
-    L.validate_run_id(run_id)
-    filters = L.run_filter(project, run_id)
-    found: list[dict[str, Any]] = []
-    try:
-        if "containers" in resource_types:
-            found += [
-                _describe("container", r["Id"], r["Names"][0].lstrip("/"), r.get("Labels") or {})
-                for r in list_containers(client, project, run_id)
-            ]
-        if "networks" in resource_types:
-            found += [
-                _describe("network", r["Id"], r["Name"], r.get("Labels") or {})
-                for r in client.api.networks(filters=filters)
-                if _managed_by_run(r.get("Labels"), project, run_id)
-            ]
-        if "volumes" in resource_types:
-            found += [
-                _describe("volume", r["Name"], r["Name"], r.get("Labels") or {})
-                for r in client.api.volumes(filters=filters).get("Volumes") or []
-                if _managed_by_run(r.get("Labels"), project, run_id)
-            ]
-    except ArgusError:
-        raise
-    except Exception as exc:
-        raise from_exception(exc, "listing the resources of the run") from exc
-    return found
-
-
 def published_ports(containers: list[dict[str, Any]]) -> dict[str, int]:
-    """``<container>-<container_port>[-udp]`` → host port, for the RUNNING containers given.
+    """``e2e_config.port_name`` → host port, for the RUNNING containers given (daemon list rows).
 
-    The names are those of ``e2e_config.port_name``, i.e. the ``ports`` keys of
-    argus_port_resolve in the argus_setup role, so a re-run can keep its ports.
+    These are the ``ports`` keys of argus_port_resolve in the argus_setup role, so a re-run of
+    the same run can keep its ports.
     """
     ports: dict[str, int] = {}
     for row in containers:
@@ -90,11 +47,9 @@ def published_ports(containers: list[dict[str, Any]]) -> dict[str, int]:
             continue
         name = (row.get("Names") or ["/"])[0].lstrip("/")
         for binding in row.get("Ports") or []:
-            if not binding.get("PublicPort"):
-                continue
-            protocol = (binding.get("Type") or "tcp").lower()
-            suffix = "-udp" if protocol == "udp" else ""
-            ports.setdefault(f"{name}-{binding['PrivatePort']}{suffix}", int(binding["PublicPort"]))
+            if binding.get("PublicPort"):
+                port = {"container_port": binding["PrivatePort"], "protocol": (binding.get("Type") or "tcp").lower()}
+                ports.setdefault(port_name(name, port), int(binding["PublicPort"]))
     return ports
 
 

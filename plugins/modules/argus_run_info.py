@@ -92,9 +92,9 @@ from ansible_collections.argusai.resilience.plugins.module_utils.module_support 
     require_docker_sdk,
     run,
 )
+from ansible_collections.argusai.resilience.plugins.module_utils.orphans import find_run_resources
 from ansible_collections.argusai.resilience.plugins.module_utils.run_resources import (
     container_summary,
-    find_run_resources,
     list_containers,
     published_ports,
 )
