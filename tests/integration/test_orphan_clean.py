@@ -139,7 +139,7 @@ def test_exactly_the_older_runs_resources_are_removed(
     assert not checked.get("failed"), checked.get("msg")
     assert checked["changed"] is True
     assert set(names_of(checked["found"])) == orphans
-    assert checked["removed"] == [] and checked["failed"] == []
+    assert checked["removed"] == [] and checked["failed_resources"] == []
     assert all(exists(docker_client, kind, name) for kind, name in orphans), "check mode removed something"
     assert {e["data"]["outcome"] for e in checked["argus_events"] if e["type"] == "cleanup_resource"} == {
         "would_remove"
@@ -150,7 +150,7 @@ def test_exactly_the_older_runs_resources_are_removed(
     assert result["changed"] is True
     assert set(names_of(result["found"])) == orphans
     assert set(names_of(result["removed"])) == orphans
-    assert result["failed"] == result["failed_resources"] == []
+    assert not result["failed"] and result["failed_resources"] == []
     assert [e["type"] for e in result["found"]] == ["container"] * 3 + ["network", "volume"]
     found = {(e["type"], e["name"]): e for e in result["found"]}
     assert found[("network", f"{a}-old-net")]["id"] == old_net
@@ -166,7 +166,7 @@ def test_exactly_the_older_runs_resources_are_removed(
     again = run_module(MODULE, {"project": a, "run_id": CURRENT_RUN})
     assert not again.get("failed"), again.get("msg")
     assert again["changed"] is False
-    assert again["found"] == again["removed"] == again["failed"] == []
+    assert again["found"] == again["removed"] == again["failed_resources"] == []
     assert all(exists(docker_client, kind, ident) for kind, ident in survivors)
 
 
@@ -279,7 +279,7 @@ def test_two_racing_module_runs_both_finish_without_error(run_module, docker_cli
         )
     for result in runs:
         assert not result.get("failed"), result.get("msg")
-        assert result["failed"] == result["failed_resources"] == []
+        assert not result["failed"] and result["failed_resources"] == []
     assert remaining(docker_client, unique_project) == 0
     removed = {(e["type"], e["name"]) for r in runs for e in r["removed"]}
     assert len(removed) == total
@@ -311,7 +311,7 @@ def test_two_racing_cleaners_in_lockstep_both_finish_without_error(docker_client
         results = list(pool.map(clean, ["r1", "r2"]))
     for result in results:
         assert len(result["found"]) == total
-        assert result["failed"] == [], [f["error"]["message"] for f in result["failed"]]
+        assert result["failed_resources"] == [], [f["error"]["message"] for f in result["failed_resources"]]
         assert len(result["removed"]) == total
     assert remaining(docker_client, unique_project) == 0
 
