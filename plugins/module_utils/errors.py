@@ -347,6 +347,10 @@ CLASSIFICATION_TABLE: tuple[Rule, ...] = (
     Rule("DOCKER_UNAVAILABLE", exception="ConnectionError", cause="connection_failed"),
     Rule("DOCKER_UNAVAILABLE", exception="ConnectionResetError", cause="connection_reset"),
     Rule("DOCKER_UNAVAILABLE", exception="BrokenPipeError", cause="connection_reset"),
+    # The daemon went away in the middle of a response (e.g. a streamed events request).
+    Rule("DOCKER_UNAVAILABLE", exception="ChunkedEncodingError", cause="connection_reset"),
+    Rule("DOCKER_UNAVAILABLE", exception="ProtocolError", cause="connection_reset"),
+    Rule("DOCKER_UNAVAILABLE", exception="IncompleteRead", cause="connection_reset"),
     Rule("INVALID_INPUT", exception="DockerException", explanation="invalid bind address", cause="bad_docker_host"),
     Rule("DOCKER_UNAVAILABLE", exception="DockerException", explanation="error while fetching server api version"),
     Rule("PORT_CONFLICT", status=(500, 599), explanation="port is already allocated", cause="port_allocated"),

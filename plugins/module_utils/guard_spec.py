@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -144,6 +145,18 @@ class ContainerSpec:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+# Upper bounds: a larger value is a typo, and an unbounded wait or restart loop would never end.
+MAXIMUMS = {
+    "max_restarts": 100,
+    "backoff_initial_ms": 3_600_000,
+    "backoff_max_ms": 3_600_000,
+    "stable_seconds": 3600,
+    "startup_timeout": 86_400,
+    "watch_seconds": 86_400,
+    "stop_timeout": 3600,
+}
+
+
 def _number(params: Mapping[str, Any], key: str, prefix: str, minimum: float, integer: bool = False) -> Any:
     value = params.get(key)
     if value is None:
@@ -153,8 +166,10 @@ def _number(params: Mapping[str, Any], key: str, prefix: str, minimum: float, in
             value = float(value)
         except (TypeError, ValueError):
             raise invalid_input(prefix + key, value, "must be a number") from None
-    if value < minimum:
+    if not math.isfinite(value) or value < minimum:
         raise invalid_input(prefix + key, value, f"must be >= {minimum}")
+    if key in MAXIMUMS and value > MAXIMUMS[key]:
+        raise invalid_input(prefix + key, value, f"must be <= {MAXIMUMS[key]}")
     if integer:
         if int(value) != value:
             raise invalid_input(prefix + key, value, "must be an integer")

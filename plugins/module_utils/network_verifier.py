@@ -278,10 +278,11 @@ def validate_options(options: VerifyOptions) -> VerifyOptions:
         validate_resource_name(options.network, "network")
     if not options.targets:
         raise invalid_input("targets", options.targets, "must list at least one target")
-    if options.timeout <= 0:
-        raise invalid_input("timeout", options.timeout, "must be > 0")
-    if options.wait_seconds < 0:
-        raise invalid_input("wait_seconds", options.wait_seconds, "must be >= 0")
+    # Bounded above so that a typo cannot turn the retry loop into an endless wait.
+    if not 0 < options.timeout <= 3600:
+        raise invalid_input("timeout", options.timeout, "must be > 0 and <= 3600")
+    if not 0 <= options.wait_seconds <= 3600:
+        raise invalid_input("wait_seconds", options.wait_seconds, "must be >= 0 and <= 3600")
     if not options.probe_image or any(ch.isspace() for ch in options.probe_image):
         raise invalid_input("probe_image", options.probe_image, "must be an image reference")
     if options.max_workers < 1:

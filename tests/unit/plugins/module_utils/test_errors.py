@@ -151,6 +151,7 @@ def _wrapped(inner: BaseException) -> BaseException:
         (requests.exceptions.ReadTimeout("read timed out"), "DOCKER_UNAVAILABLE", "timeout"),
         (TimeoutError("timed out"), "DOCKER_UNAVAILABLE", "timeout"),
         (requests.exceptions.ConnectionError("reset"), "DOCKER_UNAVAILABLE", "connection_failed"),
+        (requests.exceptions.ChunkedEncodingError("broke off"), "DOCKER_UNAVAILABLE", "connection_reset"),
         (docker_errors.InvalidVersion("too old"), "DOCKER_UNAVAILABLE", "api_version"),
         (_api_error(400, "client version 1.99 is too new"), "DOCKER_UNAVAILABLE", "api_version"),
         (

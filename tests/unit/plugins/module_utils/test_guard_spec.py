@@ -103,3 +103,15 @@ def test_config_hash_tracks_what_defines_the_container():
         params = dict(BASE, env={"A": "1", "B": "2"}, ports=[{"container_port": 80, "host_port": 8080}])
         params.update(change)
         assert spec_from_params(params).config_hash() != base.config_hash(), change
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("max_restarts", 10**30), ("backoff_max_ms", 10**30), ("startup_timeout", 1e30), ("stable_seconds", float("inf"))],
+)
+def test_huge_numbers_are_refused(key, value):
+    params = {"name": "web", "image": "img", key: value}
+    with pytest.raises(ArgusError) as info:
+        spec_from_params(params)
+    assert info.value.code == "INVALID_INPUT"
+    assert info.value.details["field"] == key

@@ -239,6 +239,8 @@ def test_validate_options_rejects_before_docker():
         ({"project": "Bad Name"}, "project"),
         ({"timeout": 0}, "timeout"),
         ({"wait_seconds": -1}, "wait_seconds"),
+        ({"wait_seconds": 1e30}, "wait_seconds"),
+        ({"timeout": 10**30}, "timeout"),
         ({"container": "no/slash"}, "container"),
         ({"probe_image": "two words"}, "probe_image"),
     ):
