@@ -83,7 +83,17 @@ removed:
   type: list
   elements: dict
 failed:
-  description: The resources that could not be removed, each with C(error), a structured error.
+  description:
+    - The resources that could not be removed, each with C(error), a structured error.
+    - Always empty when the task succeeds. Ansible owns the C(failed) key of a task result - it replaces
+      this list by V(true) when the task fails, and ansible-core 2.21 also turns the empty list into V(false).
+      Read the list from RV(failed_resources).
+  returned: success
+  type: list
+  elements: dict
+  sample: []
+failed_resources:
+  description: The same list as RV(failed), under a name Ansible does not overwrite when the task fails.
   returned: always, also on failure
   type: list
   elements: dict
@@ -145,8 +155,8 @@ def main() -> None:
         changed = bool(result["found"]) if module.check_mode else bool(result["removed"])
         error = teardown.error_for(result)
         if error is not None:
-            raise FailWithResult(error, changed=changed, **result)
-        return dict(result, changed=changed)
+            raise FailWithResult(error, changed=changed, failed_resources=result["failed"], **result)
+        return dict(result, changed=changed, failed_resources=result["failed"])
 
     run(module, body, events)
 

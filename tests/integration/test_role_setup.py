@@ -386,3 +386,26 @@ def test_rerun_setup_action_needs_only_the_project(tmp_path, docker_client, test
     assert {r["name"] for r in second["orphan_cleanup"]["removed"]} >= {f"{unique_project}-web"}
     web = docker_client.containers.get(f"{unique_project}-web")
     assert web.labels["argusai.run-id"] == second["run_id"] and web.status == "running"
+
+
+def test_teardown_module_reports_what_it_could_not_remove(run_module, docker_client, test_image, unique_project):
+    """A volume of the run still mounted by another run's container: CLEANUP_FAILED, listed in failed_resources."""
+    run_labels = {"argusai.managed": "true", "argusai.project": unique_project, "argusai.run-id": "gone1"}
+    volume = docker_client.volumes.create(name=f"{unique_project}-data", labels=run_labels)
+    docker_client.containers.run(
+        test_image,
+        "sleep 300",
+        name=f"{unique_project}-user",
+        detach=True,
+        volumes={volume.name: {"bind": "/data", "mode": "rw"}},
+        labels=dict(run_labels, **{"argusai.run-id": "other"}),
+    )
+    result = run_module("argusai.resilience.argus_teardown", {"project": unique_project, "run_id": "gone1"})
+    assert result["failed"] is True
+    assert result["error"]["code"] == "CLEANUP_FAILED"
+    assert [(f["type"], f["name"]) for f in result["failed_resources"]] == [("volume", volume.name)]
+    assert result["failed_resources"][0]["error"]["details"]["cause"] == "volume_in_use"
+    docker_client.containers.get(f"{unique_project}-user")  # another run's container is never touched
+    # nothing left to do for a run that has nothing: success, unchanged
+    again = run_module("argusai.resilience.argus_teardown", {"project": unique_project, "run_id": "never"})
+    assert again["changed"] is False and again["failed_resources"] == [] and again["found"] == []
