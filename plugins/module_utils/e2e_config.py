@@ -15,13 +15,14 @@ Pure Python (stdlib + PyYAML when text is parsed): no Docker, no Ansible.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, invalid_input
-from ansible_collections.argusai.resilience.plugins.module_utils.guard_spec import spec_from_params
+from ansible_collections.argusai.resilience.plugins.module_utils.guard_spec import MAXIMUMS, spec_from_params
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import (
     PROJECT_NAME,
     RESOURCE_NAME,
@@ -91,17 +92,42 @@ HEALTHCHECK_SCHEMA = {
 
 # Restart/backoff options a container may override; the defaults come from resilience.container.
 GUARD_TUNING = {
-    "max_restarts": _f("int", "Restarts before CONTAINER_RESTART_EXHAUSTED.", minimum=0),
+    "max_restarts": _f(
+        "int", "Restarts before CONTAINER_RESTART_EXHAUSTED.", minimum=0, maximum=MAXIMUMS["max_restarts"]
+    ),
     "backoff": _f("str", "Backoff between restarts.", choices=("exponential", "linear")),
-    "backoff_initial_ms": _f("int", "First backoff delay in milliseconds.", minimum=0),
-    "backoff_max_ms": _f("int", "Largest backoff delay in milliseconds.", minimum=0),
-    "stable_seconds": _f("number", "Seconds a container must stay up to count as started.", minimum=0),
+    "backoff_initial_ms": _f(
+        "int", "First backoff delay in milliseconds.", minimum=0, maximum=MAXIMUMS["backoff_initial_ms"]
+    ),
+    "backoff_max_ms": _f(
+        "int", "Largest backoff delay in milliseconds.", minimum=0, maximum=MAXIMUMS["backoff_max_ms"]
+    ),
+    "stable_seconds": _f(
+        "number",
+        "Seconds a container must stay up to count as started.",
+        minimum=0,
+        maximum=MAXIMUMS["stable_seconds"],
+    ),
     "startup_timeout": _f(
-        "number", "Seconds to wait for a container to become healthy.", minimum=0, exclusive_minimum=True
+        "number",
+        "Seconds to wait for a container to become healthy.",
+        minimum=0,
+        exclusive_minimum=True,
+        maximum=MAXIMUMS["startup_timeout"],
     ),
     "jitter": _f("bool", "Randomise the backoff delays."),
-    "watch_seconds": _f("number", "Seconds the guard keeps watching a started container.", minimum=0),
-    "stop_timeout": _f("int", "Seconds Docker waits for the container to stop before killing it.", minimum=0),
+    "watch_seconds": _f(
+        "number",
+        "Seconds the guard keeps watching a started container.",
+        minimum=0,
+        maximum=MAXIMUMS["watch_seconds"],
+    ),
+    "stop_timeout": _f(
+        "int",
+        "Seconds Docker waits for the container to stop before killing it.",
+        minimum=0,
+        maximum=MAXIMUMS["stop_timeout"],
+    ),
 }
 
 CONTAINER_SCHEMA: dict[str, Field] = {
@@ -153,7 +179,7 @@ RESILIENCE_SCHEMA: dict[str, Field] = {
                 default="auto",
                 choices=("auto", "fail"),
             ),
-            "max_attempts": _f("int", "Ports tried before PORT_EXHAUSTION.", default=100, minimum=1),
+            "max_attempts": _f("int", "Ports tried before PORT_EXHAUSTION.", default=100, minimum=1, maximum=65535),
             "bind_address": _f("str", "Address the ports are checked (and published) on."),
         },
     ),
@@ -175,8 +201,10 @@ RESILIENCE_SCHEMA: dict[str, Field] = {
             "verify_connectivity": _f(
                 "bool", "Check every mock and service port from the test container.", default=True
             ),
-            "timeout": _f("int", "Seconds per probe.", default=5, minimum=1),
-            "wait_seconds": _f("int", "Seconds to keep retrying unreachable targets.", default=30, minimum=0),
+            "timeout": _f("int", "Seconds per probe.", default=5, minimum=1, maximum=3600),
+            "wait_seconds": _f(
+                "int", "Seconds to keep retrying unreachable targets.", default=30, minimum=0, maximum=3600
+            ),
         },
     ),
     "circuit_breaker": _f(
@@ -231,6 +259,8 @@ def _is_number(value: Any) -> bool:
 
 
 def _check_range(spec: Field, value: Any, path: str) -> None:
+    if not math.isfinite(value):
+        raise invalid_input(path, value, "must be a finite number")
     if spec.minimum is not None:
         if spec.exclusive_minimum and value <= spec.minimum:
             raise invalid_input(path, value, f"must be > {spec.minimum:g}")

@@ -35,6 +35,11 @@ options:
     description:
       - The text of an C(e2e.yaml) file (for example from C(lookup('ansible.builtin.file', ...)) on the controller).
     type: str
+  content_source:
+    description:
+      - Where O(content) came from (for example the file's path on the controller), named in error messages.
+    type: str
+    default: e2e.yaml
   project:
     description: The project; replaces the file's C(project).
     type: str
@@ -152,6 +157,7 @@ def main() -> None:
         argument_spec={
             "path": {"type": "path"},
             "content": {"type": "str"},
+            "content_source": {"type": "str", "default": "e2e.yaml"},
             "project": {"type": "str"},
             "run_id": {"type": "str"},
             "network": {"type": "raw"},
@@ -166,7 +172,7 @@ def main() -> None:
 
     def body() -> dict:
         params = module.params
-        text, source = params["content"], "e2e.yaml"
+        text, source = params["content"], params["content_source"]
         if params["path"]:
             source = params["path"]
             try:

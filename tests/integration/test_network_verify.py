@@ -213,7 +213,9 @@ def no_tools_image(docker_client, test_image, unique_project):
         info.size, info.mode = len(data), 0o755
         archive.addfile(info, io.BytesIO(data))
     name = f"argus-it-notools:{unique_project}"
-    docker_client.api.import_image_from_data(buffer.getvalue(), repository=name.split(":", maxsplit=1)[0], tag=unique_project)
+    docker_client.api.import_image_from_data(
+        buffer.getvalue(), repository=name.split(":", maxsplit=1)[0], tag=unique_project
+    )
     yield name
     try:
         docker_client.images.remove(name, force=True)

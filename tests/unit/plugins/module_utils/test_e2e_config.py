@@ -124,6 +124,14 @@ def test_variables_only_no_file():
         ),
         ("project: p\nmocks: [{name: m, image: i, ports: [70000]}]\n", "mocks[0].ports[0].container_port", 70000),
         ("project: p\nresilience: {network: {timeout: 0}}\n", "resilience.network.timeout", 0),
+        # huge numbers would make a wait or a restart loop endless
+        (
+            "project: p\nresilience: {container: {max_restarts: 1000000000000000000000000000000}}\n",
+            "resilience.container.max_restarts",
+            10**30,
+        ),
+        ("project: p\nresilience: {network: {wait_seconds: 99999999}}\n", "resilience.network.wait_seconds", 99999999),
+        ("project: p\nmocks: [{name: m, image: i, startup_timeout: .inf}]\n", "mocks[0].startup_timeout", float("inf")),
         # choices, patterns, required
         ("project: p\nresilience: {ports: {strategy: random}}\n", "resilience.ports.strategy", "random"),
         ("project: Bad_Name\n", "project", "Bad_Name"),
