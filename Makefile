@@ -29,7 +29,7 @@ RUFF_PATHS = $(wildcard plugins tests benchmarks) $(wildcard scripts/*.py)
 .PHONY: help venv docker lint sanity unit integration molecule compat test bench demo changelog clean distclean
 
 help:
-	@echo "targets: venv docker lint sanity unit integration molecule compat test bench demo changelog clean distclean"
+	@echo "targets: venv docker lint sanity unit integration molecule chaos compat test bench demo reliability-doc changelog clean distclean"
 
 venv:
 	@bash scripts/bootstrap.sh
@@ -71,7 +71,7 @@ molecule: venv docker
 	    echo "molecule: no scenario under extensions/molecule yet - nothing to run"; exit 0; fi; \
 	cd extensions && $(BIN)/molecule test --all
 
-test: lint sanity unit integration molecule compat
+test: lint sanity unit integration molecule chaos compat
 	@echo "make test: all stages passed"
 
 # Unit + integration tests on the oldest and newest supported ansible-core (2.17 on Python 3.11,
@@ -100,13 +100,15 @@ distclean: clean
 	rm -rf .venv
 
 # Reliability suite (tests/chaos, issue 9): faults injected against a private dockerd of its own
-# and the real engine. Needs root (ip netns, a second dockerd). Writes docs/reliability.json;
-# `make reliability-doc` runs it and renders docs/reliability.md (scripts/gen_reliability_doc.py).
+# and the real engine. Needs root (ip netns, a second dockerd). Its measurements go to
+# build/reliability.json; `make reliability-doc` runs it writing docs/reliability.json instead and
+# renders docs/reliability.md (scripts/gen_reliability_doc.py).
 .PHONY: chaos reliability-doc
 CHAOS_ARGS ?=
+RELIABILITY_JSON ?= $(ROOT)/build/reliability.json
 chaos: venv docker
-	$(BIN)/pytest tests/chaos -p no:cacheprovider -W ignore::ResourceWarning $(CHAOS_ARGS)
+	ARGUS_RELIABILITY_JSON=$(RELIABILITY_JSON) $(BIN)/pytest tests/chaos -p no:cacheprovider -W ignore::ResourceWarning $(CHAOS_ARGS)
 
 reliability-doc: venv docker
-	@rc=0; $(MAKE) --no-print-directory chaos || rc=$$?; \
+	@rc=0; $(MAKE) --no-print-directory chaos RELIABILITY_JSON=$(ROOT)/docs/reliability.json || rc=$$?; \
 	$(PY) scripts/gen_reliability_doc.py; exit $$rc
