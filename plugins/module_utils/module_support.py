@@ -74,3 +74,16 @@ def run(module: AnsibleModule, body: Callable[[], dict[str, Any]], events: Event
         if events is not None:
             result["argus_events"] = events.events
         module.exit_json(**result)
+
+
+def cleanup_result(cleaner: Any, check_mode: bool) -> dict[str, Any]:
+    """Module result of an OrphanCleaner run; fails with its CLEANUP_FAILED error.
+
+    ``failed_resources`` repeats ``failed`` because Ansible owns a result's ``failed`` key.
+    """
+    result = cleaner.clean(check_mode=check_mode)
+    changed = bool(result["found"]) if check_mode else bool(result["removed"])
+    error = cleaner.error_for(result)
+    if error is not None:
+        raise FailWithResult(error, changed=changed, failed_resources=result["failed"], **result)
+    return dict(result, changed=changed, failed_resources=result["failed"])

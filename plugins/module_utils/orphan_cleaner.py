@@ -233,6 +233,10 @@ class OrphanCleaner:
         )
         return result
 
+    def scope(self) -> str:
+        """What this cleaner removes, as named in its error message."""
+        return f"orphaned resources of {self.options.project}"
+
     def error_for(self, result: dict[str, Any]) -> ArgusError | None:
         """CLEANUP_FAILED naming every resource that could not be removed, or None."""
         failed = result["failed"]
@@ -245,7 +249,6 @@ class OrphanCleaner:
         errors = [{"type": f["type"], "id": f["id"], "name": f["name"], "error": f["error"]} for f in failed]
         return ArgusError(
             "CLEANUP_FAILED",
-            f"{len(failed)} of {len(result['found'])} orphaned resources of {self.options.project} "
-            f"could not be removed: {names}{more}",
+            f"{len(failed)} of {len(result['found'])} {self.scope()} could not be removed: {names}{more}",
             {"errors": errors, "result": result},
         ).with_context(project=self.events.project, run_id=self.events.run_id)

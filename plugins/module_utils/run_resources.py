@@ -84,10 +84,5 @@ class RunTeardown(OrphanCleaner):
             self.client, self.options.project, self.options.run_id, self.options.resource_types
         ), []
 
-    def error_for(self, result: dict[str, Any]) -> ArgusError | None:
-        error = super().error_for(result)
-        if error is not None:
-            error.message = error.message.replace(
-                "orphaned resources of", f"resources of run {self.options.run_id} of project"
-            )
-        return error
+    def scope(self) -> str:
+        return f"resources of run {self.options.run_id} of project {self.options.project}"

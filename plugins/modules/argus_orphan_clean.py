@@ -166,7 +166,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import validate_project, validate_run_id
 from ansible_collections.argusai.resilience.plugins.module_utils.module_support import (
-    FailWithResult,
+    cleanup_result,
     client_for,
     docker_argument_spec,
     require_docker_sdk,
@@ -205,12 +205,7 @@ def main() -> None:
         options = options_from(module.params)
         require_docker_sdk(module)
         cleaner = OrphanCleaner(client_for(module), options, events)
-        result = cleaner.clean(check_mode=module.check_mode)
-        changed = bool(result["found"]) if module.check_mode else bool(result["removed"])
-        error = cleaner.error_for(result)
-        if error is not None:
-            raise FailWithResult(error, changed=changed, failed_resources=result["failed"], **result)
-        return dict(result, changed=changed, failed_resources=result["failed"])
+        return cleanup_result(cleaner, module.check_mode)
 
     run(module, body, events)
 

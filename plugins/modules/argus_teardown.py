@@ -116,7 +116,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import validate_project, validate_run_id
 from ansible_collections.argusai.resilience.plugins.module_utils.module_support import (
-    FailWithResult,
+    cleanup_result,
     client_for,
     docker_argument_spec,
     require_docker_sdk,
@@ -151,12 +151,7 @@ def main() -> None:
         )
         require_docker_sdk(module)
         teardown = RunTeardown(client_for(module), options, events)
-        result = teardown.clean(check_mode=module.check_mode)
-        changed = bool(result["found"]) if module.check_mode else bool(result["removed"])
-        error = teardown.error_for(result)
-        if error is not None:
-            raise FailWithResult(error, changed=changed, failed_resources=result["failed"], **result)
-        return dict(result, changed=changed, failed_resources=result["failed"])
+        return cleanup_result(teardown, module.check_mode)
 
     run(module, body, events)
 
