@@ -101,7 +101,11 @@ def role_up(work: Path, run: int) -> tuple[float, dict]:
     playbook.write_text(yaml.safe_dump(play, sort_keys=False))
     started = time.perf_counter()
     proc = subprocess.run(
-        [str(VENV_BIN / "ansible-playbook"), str(playbook)], env=ansible_env(), capture_output=True, text=True
+        [str(VENV_BIN / "ansible-playbook"), str(playbook)],
+        env=ansible_env(),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
@@ -223,7 +227,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     compose = ensure_compose()
-    version = subprocess.run([compose, "version", "--short"], capture_output=True, text=True).stdout.strip()
+    version = subprocess.run([compose, "version", "--short"], capture_output=True, text=True, check=False).stdout.strip()
     config = yaml.safe_load(CONFIG.read_text())
     client = docker.from_env(timeout=60)
     timings: dict[str, list[float]] = {"role": [], "compose": []}

@@ -117,7 +117,7 @@ failed:
       error (C(CLEANUP_FAILED) with C(details.cause) V(volume_in_use) or V(network_in_use) when the
       daemon refused because something still uses the resource; for a network,
       C(details.attached_containers) names the containers still attached).
-    - Always empty when the task succeeds. Ansible owns the C(failed) key of a task result: it
+    - Always empty when the task succeeds. Ansible owns the C(failed) key of a task result and
       replaces this list by V(true) when the task fails, and ansible-core 2.21 also turns the
       empty list into V(false). Read the list from RV(failed_resources) (or C(error.details.result.failed)).
   returned: success

@@ -335,10 +335,10 @@ def test_idempotent_rerun_of_the_same_run_changes_nothing(tmp_path, docker_clien
         "resilience": {**FAST, "preflight": {"enabled": False}},
     }
     run_id = "idem1"
-    proc, first, _ = run_setup(tmp_path / "1", config, {"argus_run_id": run_id})
+    proc, first, _unused = run_setup(tmp_path / "1", config, {"argus_run_id": run_id})
     assert proc.returncode == 0, proc.stdout[-4000:]
     container_id = docker_client.containers.get(f"{unique_project}-web").id
-    proc, second, _ = run_setup(tmp_path / "2", config, {"argus_run_id": run_id})
+    proc, second, _unused = run_setup(tmp_path / "2", config, {"argus_run_id": run_id})
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert second["ports"] == first["ports"] == {f"{unique_project}-web-8080": port}
     assert all(c["changed"] is False for c in second["services"])

@@ -222,7 +222,7 @@ def test_udp_port_name_and_no_restart():
 
 
 def test_describe_schema_covers_nested_fields():
-    paths = [path for path, _ in C.describe_schema()]
+    paths = [path for path, _unused in C.describe_schema()]
     assert "services[].ports[].host_port" in paths
     assert "resilience.container.max_restarts" in paths
-    assert all(spec.description for _, spec in C.describe_schema())
+    assert all(spec.description for _unused, spec in C.describe_schema())
