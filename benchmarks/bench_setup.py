@@ -227,7 +227,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     compose = ensure_compose()
-    version = subprocess.run([compose, "version", "--short"], capture_output=True, text=True, check=False).stdout.strip()
+    version_run = subprocess.run([compose, "version", "--short"], capture_output=True, text=True, check=False)
+    version = version_run.stdout.strip()
     config = yaml.safe_load(CONFIG.read_text())
     client = docker.from_env(timeout=60)
     timings: dict[str, list[float]] = {"role": [], "compose": []}
