@@ -311,7 +311,7 @@ def test_two_racing_cleaners_in_lockstep_both_finish_without_error(docker_client
         results = list(pool.map(clean, ["r1", "r2"]))
     for result in results:
         assert len(result["found"]) == total
-        assert result["failed_resources"] == [], [f["error"]["message"] for f in result["failed_resources"]]
+        assert result["failed"] == [], [f["error"]["message"] for f in result["failed"]]
         assert len(result["removed"]) == total
     assert remaining(docker_client, unique_project) == 0
 
