@@ -12,11 +12,14 @@ A port is *taken* when any of these holds:
 * an earlier entry of the same request got it;
 * another resolver on this host handed it out less than ``lease_seconds`` ago (see *Races*).
 
-The probe never sets ``SO_REUSEADDR``. With it, Linux lets the probe bind a port whose current
-owner also set it (any UDP socket, a TCP socket that is bound but not yet listening), so a held
-port would look free. Without it, a port with connections in ``TIME_WAIT`` looks taken although a
-server could bind it: a false "taken" costs one more probe, a false "free" costs a failed start.
-The probe only binds (never listens or connects), so closing it leaves no ``TIME_WAIT`` behind.
+The probe binds without ``SO_REUSEADDR`` first: with it, Linux lets the probe bind a port whose
+current owner also set it (any UDP socket, a TCP socket that is bound but not yet listening), so a
+held port would look free. When a TCP bind is refused, the probe tries once more with
+``SO_REUSEADDR``, as Docker's port proxy and most servers bind: Linux lets that through only when
+no socket listens on the port and what remains are ``TIME_WAIT`` connections of a listener that
+set it too (e.g. Docker's proxy in the previous E2E run), so such a port stays with its service
+instead of being reassigned on every rerun. The probe only
+binds (never listens or connects), so closing it leaves no ``TIME_WAIT`` behind.
 
 Ports below 1024 are never chosen as alternatives. A preferred port below 1024 is probed like any
 other (it is the caller's explicit choice). The scan goes upward from the preferred port and
@@ -320,27 +323,40 @@ def probe_targets(bind_address: str) -> tuple[tuple[int, str], ...]:
 def bind_probe(port: int, protocol: str, targets: Iterable[tuple[int, str]]) -> int | None:
     """Try to bind ``port`` on every target; return None when free, else the errno that refused.
 
-    No SO_REUSEADDR (see the module docstring). EADDRINUSE and EACCES mean "not usable";
-    an address family the host lacks (EADDRNOTAVAIL, EAFNOSUPPORT) is ignored.
+    A refused TCP bind is retried once with SO_REUSEADDR, which only TIME_WAIT leftovers let
+    through (see the module docstring). EADDRINUSE and EACCES mean "not usable"; an address
+    family the host lacks (EADDRNOTAVAIL, EAFNOSUPPORT) is ignored.
     """
     kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM
     for family, address in targets:
-        try:
-            sock = socket.socket(family, kind)
-        except OSError as exc:
-            if exc.errno in _FAMILY_MISSING:
-                continue
-            raise
-        try:
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            sock.bind((address, port))
-        except OSError as exc:
-            if exc.errno in _FAMILY_MISSING and family == socket.AF_INET6:
-                continue
-            return exc.errno or errno.EADDRINUSE
-        finally:
-            sock.close()
+        refused = _bind_once(family, kind, address, port, reuse_address=False)
+        if refused == errno.EADDRINUSE and protocol == "tcp":
+            refused = _bind_once(family, kind, address, port, reuse_address=True)
+        if refused is not None:
+            return refused
+    return None
+
+
+def _bind_once(family: int, kind: int, address: str, port: int, reuse_address: bool) -> int | None:
+    """Bind and close one socket; None when it bound (or the host lacks IPv6), else the errno."""
+    try:
+        sock = socket.socket(family, kind)
+    except OSError as exc:
+        if exc.errno in _FAMILY_MISSING:
+            return None
+        raise
+    try:
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        if reuse_address:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((address, port))
+    except OSError as exc:
+        if exc.errno in _FAMILY_MISSING and family == socket.AF_INET6:
+            return None
+        return exc.errno or errno.EADDRINUSE
+    finally:
+        sock.close()
     return None
 
 

@@ -532,3 +532,37 @@ def test_port_holder_is_read_only(tmp_path, monkeypatch):
     ports.next_free_port(port)  # leases it: port_holder does not care
     assert ports.port_holder(port) is None
     assert f"tcp/{port}" in (tmp_path / "reservations.json").read_text()
+
+
+def _time_wait_port() -> int:
+    """A loopback port left with only a server-side TIME_WAIT connection (the server closed first).
+
+    The server sets SO_REUSEADDR, as Docker's port proxy (Go) does; Linux lets a later
+    SO_REUSEADDR bind through only such TIME_WAIT leftovers.
+    """
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _peer = server.accept()
+            accepted.close()  # the server side closes first: TIME_WAIT stays on the server's port
+            client.recv(1)
+    return port
+
+
+def test_bind_probe_treats_time_wait_leftovers_as_free():
+    port = _time_wait_port()
+    with socket.socket() as plain, pytest.raises(OSError):  # the plain bind really is refused ...
+        plain.bind(("127.0.0.1", port))
+    assert ports.bind_probe(port, "tcp", [(socket.AF_INET, "127.0.0.1")]) is None  # ... the probe sees it free
+
+
+def test_bind_probe_still_sees_a_listener_with_reuseaddr():
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        assert ports.bind_probe(port, "tcp", [(socket.AF_INET, "127.0.0.1")]) == errno.EADDRINUSE
