@@ -36,3 +36,13 @@ notes:
   - The module returns C(argus_events), a list of C({type, timestamp, project, run_id, data}),
     also when it fails. The C(argusai.resilience.argus_events) callback writes them as JSON lines.
 """
+
+    PROJECT = r"""
+options:
+  project:
+    description:
+      - The E2E project, as in the C(argusai.project) label. Must match V(^[a-z0-9][a-z0-9_.-]{0,62}$).
+      - The circuit breaker is kept per host and project.
+    type: str
+    required: true
+"""

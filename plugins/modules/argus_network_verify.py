@@ -32,13 +32,8 @@ author:
 extends_documentation_fragment:
   - argusai.resilience.docker
   - argusai.resilience.docker.EVENTS
+  - argusai.resilience.docker.PROJECT
 options:
-  project:
-    description:
-      - The E2E project. Must match V(^[a-z0-9][a-z0-9_.-]{0,62}$).
-      - Labels the helper container, when one is needed, and the events.
-    type: str
-    required: true
   run_id:
     description:
       - The current run, for the events and the helper container's labels.

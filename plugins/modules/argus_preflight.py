@@ -21,13 +21,8 @@ author:
 extends_documentation_fragment:
   - argusai.resilience.docker
   - argusai.resilience.docker.EVENTS
+  - argusai.resilience.docker.PROJECT
 options:
-  project:
-    description:
-      - The E2E project. Must match V(^[a-z0-9][a-z0-9_.-]{0,62}$).
-      - Managed resources of this project whose run id is not O(run_id) are reported as orphans.
-    type: str
-    required: true
   run_id:
     description:
       - The current run. Its resources are not orphans.

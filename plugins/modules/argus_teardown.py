@@ -27,12 +27,8 @@ author:
 extends_documentation_fragment:
   - argusai.resilience.docker
   - argusai.resilience.docker.EVENTS
+  - argusai.resilience.docker.PROJECT
 options:
-  project:
-    description:
-      - The E2E project. Must match V(^[a-z0-9][a-z0-9_.-]{0,62}$).
-    type: str
-    required: true
   run_id:
     description:
       - The run to remove. Must match V(^[a-z0-9][a-z0-9_.-]{0,62}$).
