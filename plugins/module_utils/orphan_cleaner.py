@@ -17,8 +17,10 @@ disconnects or stops a container it was not asked to remove.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -72,6 +74,33 @@ class CleanupOptions:
 
 def _is_not_found(exc: BaseException) -> bool:
     return HAS_DOCKER and isinstance(exc, NotFound)
+
+
+LOCK_DIR = "/tmp/argusai-cleanup"
+
+
+@contextlib.contextmanager
+def removal_lock(project: str, directory: str = LOCK_DIR) -> Iterator[None]:
+    """Serialise the removals of concurrent cleanups of one project on this host.
+
+    Docker 20.10 can leave a stale endpoint behind (the network then refuses removal for good,
+    "has active endpoints") when two clients force-remove the same attached container at once.
+    Under this ``flock`` the second cleanup finds the first one's resources gone instead. When the
+    lock file cannot be made, the cleanup goes on unserialised: only that race stays open.
+    """
+    import fcntl  # POSIX only; imported here so that the module imports anywhere
+
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        fd = os.open(os.path.join(directory, f"{L.validate_project(project)}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock
 
 
 class OrphanCleaner:
@@ -210,13 +239,14 @@ class OrphanCleaner:
                     outcome=WOULD_REMOVE,
                 )
         else:
-            for kind in _ORDER:  # containers, then networks, then volumes
-                batch = [r for r in found if r["type"] == kind]
-                for resource, (_outcome, error) in zip(batch, self._remove_all(batch), strict=True):
-                    if error is None:
-                        removed.append(resource)
-                    else:
-                        failed.append(dict(resource, error=error.to_dict()))
+            with removal_lock(self.options.project):
+                for kind in _ORDER:  # containers, then networks, then volumes
+                    batch = [r for r in found if r["type"] == kind]
+                    for resource, (_outcome, error) in zip(batch, self._remove_all(batch), strict=True):
+                        if error is None:
+                            removed.append(resource)
+                        else:
+                            failed.append(dict(resource, error=error.to_dict()))
         result = {
             "found": found,
             "removed": removed,
