@@ -51,7 +51,20 @@ def make_container(client, image, name, container_labels, state="running", netwo
         api.start(created["Id"])
         if state == "exited":
             api.wait(created["Id"], timeout=30)
+            if network:
+                wait_endpoint_released(api, network, created["Id"])
     return created["Id"]
+
+
+def wait_endpoint_released(api, network, container_id, timeout=15.0):
+    """Docker releases an exited container's endpoint after `wait` returns; removing the container
+    in between makes Docker 20.10 leak the endpoint, and the network then refuses removal for
+    good. Orphans of earlier runs exited long ago, so the fixture waits as time would."""
+    deadline = time.monotonic() + timeout
+    while container_id in (api.inspect_network(network).get("Containers") or {}):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Docker kept the endpoint of exited container {container_id[:12]}")
+        time.sleep(0.05)
 
 
 def exists(client, kind, ident):
