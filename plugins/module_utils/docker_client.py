@@ -1,7 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ArgusAI
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Docker client factory: connects on the docker SDK and explains every failed attempt."""
+"""The one place that imports the Docker SDK: the client factory and the SDK's error classes.
+
+Every other file takes ``docker``, ``APIError``, ``NotFound`` and ``ImageNotFound`` from here.
+Without the SDK the error classes are stand-ins that nothing raises, so that the cores import
+anywhere; the modules report the missing SDK with ``missing_required_lib``.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +18,27 @@ from ansible_collections.argusai.resilience.plugins.module_utils.errors import A
 
 try:
     import docker
-    from docker.errors import NotFound  # pylint: disable=unused-import  # re-exported for the cores
+    from docker.errors import APIError, ImageNotFound, NotFound
 
     HAS_DOCKER = True
     DOCKER_IMPORT_ERROR = None
 except ImportError:  # reported by the modules with missing_required_lib
     docker = None
-    NotFound = LookupError  # never raised: nothing can talk to Docker without the SDK
     HAS_DOCKER = False
     DOCKER_IMPORT_ERROR = traceback.format_exc()
+
+    class APIError(Exception):  # type: ignore[no-redef]
+        """Stand-in: never raised without the SDK."""
+
+        def is_client_error(self) -> bool:
+            return False
+
+    class NotFound(APIError):  # type: ignore[no-redef]
+        """Stand-in: never raised without the SDK."""
+
+    class ImageNotFound(NotFound):  # type: ignore[no-redef]
+        """Stand-in: never raised without the SDK."""
+
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 DEFAULT_TIMEOUT = 60

@@ -34,6 +34,7 @@ from typing import Any
 
 from ansible_collections.argusai.resilience.plugins.module_utils import diagnostics
 from ansible_collections.argusai.resilience.plugins.module_utils.backoff import delay_ms
+from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import NotFound
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, classify, from_exception
 from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
 from ansible_collections.argusai.resilience.plugins.module_utils.guard_spec import CONFIG_HASH, ContainerSpec, PortSpec
@@ -43,11 +44,6 @@ from ansible_collections.argusai.resilience.plugins.module_utils.labels import (
     new_run_id,
     resource_labels,
 )
-
-try:
-    from docker.errors import NotFound
-except ImportError:  # the modules report the missing SDK with missing_required_lib
-    NotFound = LookupError  # type: ignore[assignment,misc]
 
 WATCHDOG_SLACK_SECONDS = 30.0  # the daemon ends the stream at ``until``; silence beyond it means a hang
 MAX_PORT_RETRIES = 3

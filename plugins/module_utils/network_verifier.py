@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.argusai.resilience.plugins.module_utils.backoff import delay_ms
+from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import APIError, ImageNotFound, NotFound
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import (
     INFRASTRUCTURE_FAILURE_CODES,
     ArgusError,
@@ -51,21 +52,6 @@ from ansible_collections.argusai.resilience.plugins.module_utils.labels import (
     validate_resource_name,
     validate_run_id,
 )
-
-try:
-    from docker.errors import APIError, ImageNotFound, NotFound
-except ImportError:  # the modules report the missing SDK with missing_required_lib
-
-    class APIError(Exception):  # type: ignore[no-redef]
-        def is_client_error(self) -> bool:
-            return False
-
-    class NotFound(APIError):  # type: ignore[no-redef]
-        pass
-
-    class ImageNotFound(NotFound):  # type: ignore[no-redef]
-        pass
-
 
 DEFAULT_PROBE_IMAGE = "busybox:latest"
 DEFAULT_TIMEOUT = 5

@@ -18,7 +18,6 @@ disconnects or stops a container it was not asked to remove.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,9 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.argusai.resilience.plugins.module_utils import labels as L
-from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import HAS_DOCKER, NotFound
+from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import NotFound
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, classify, from_exception
 from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
+from ansible_collections.argusai.resilience.plugins.module_utils.host_lock import host_lock
 from ansible_collections.argusai.resilience.plugins.module_utils.orphans import RESOURCE_TYPES, Cutoff, find_orphans
 
 # Parallel removals per resource type. Measured on Docker 20.10 (2 CPUs, overlay2, other load on
@@ -73,34 +73,30 @@ class CleanupOptions:
 
 
 def _is_not_found(exc: BaseException) -> bool:
-    return HAS_DOCKER and isinstance(exc, NotFound)
+    return isinstance(exc, NotFound)
 
 
 LOCK_DIR = "/tmp/argusai-cleanup"
+# A cleanup of one project waits this long for another one's turn, then goes on unserialised.
+LOCK_WAIT_SECONDS = 120.0
 
 
 @contextlib.contextmanager
-def removal_lock(project: str, directory: str = LOCK_DIR) -> Iterator[None]:
+def removal_lock(project: str, directory: str = LOCK_DIR, timeout: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
     """Serialise the removals of concurrent cleanups of one project on this host.
 
     Docker 20.10 can leave a stale endpoint behind (the network then refuses removal for good,
     "has active endpoints") when two clients force-remove the same attached container at once.
-    Under this ``flock`` the second cleanup finds the first one's resources gone instead. When the
-    lock file cannot be made, the cleanup goes on unserialised: only that race stays open.
+    Under this lock the second cleanup finds the first one's resources gone instead. When the
+    lock cannot be had (no lock file, or still held after ``timeout``), the cleanup goes on
+    unserialised: only that race stays open.
     """
-    import fcntl  # POSIX only; imported here so that the module imports anywhere
-
-    try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        fd = os.open(os.path.join(directory, f"{L.validate_project(project)}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(host_lock(directory, L.validate_project(project), timeout))
+        except OSError:  # TimeoutError is an OSError too
+            pass
         yield
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the flock
 
 
 class OrphanCleaner:

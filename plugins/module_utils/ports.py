@@ -80,7 +80,6 @@ import ipaddress
 import json
 import os
 import socket
-import stat
 import tempfile
 import threading
 import time
@@ -94,6 +93,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.errors import (
     from_exception,
     invalid_input,
 )
+from ansible_collections.argusai.resilience.plugins.module_utils.host_lock import host_lock
 
 try:  # psutil beats hand-parsing /proc (and works where /proc/<pid>/fd is not readable to us)
     import psutil
@@ -111,6 +111,8 @@ FIRST_UNPRIVILEGED = 1024
 DEFAULT_MAX_ATTEMPTS = 100
 DEFAULT_BIND_ADDRESS = "0.0.0.0"
 DEFAULT_LEASE_SECONDS = 120.0
+# A resolution holds the lease lock for one scan (milliseconds); waiting longer means it is stuck.
+DEFAULT_LOCK_TIMEOUT = 30.0
 STATE_DIR_ENV = "ARGUS_PORT_STATE_DIR"
 DEFAULT_STATE_DIR = "/tmp/argusai-ports"
 
@@ -514,15 +516,13 @@ class ReservationStore:
         directory: str | None = None,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         clock: Callable[[], float] = time.time,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     ) -> None:
         self.directory = directory or os.environ.get(STATE_DIR_ENV) or DEFAULT_STATE_DIR
         self.lease_seconds = lease_seconds
+        self.lock_timeout = lock_timeout
         self.clock = clock
         self._thread_lock = threading.Lock()
-
-    @property
-    def lock_path(self) -> str:
-        return os.path.join(self.directory, "reservations.lock")
 
     @property
     def data_path(self) -> str:
@@ -530,25 +530,14 @@ class ReservationStore:
 
     @contextlib.contextmanager
     def session(self) -> Iterator[LeaseSession]:
-        import fcntl  # POSIX only; imported here so that the module imports anywhere
-
-        os.makedirs(self.directory, mode=0o700, exist_ok=True)
-        info = os.lstat(self.directory)
-        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
-            raise OSError(errno.EPERM, f"{self.directory} is not a directory owned by uid {os.geteuid()}")
-        with self._thread_lock:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                lease = LeaseSession(self._load(), self.clock(), self.lease_seconds)
-                yield lease
-                if lease.dirty:
-                    try:
-                        self._save(lease.entries)
-                    except OSError as exc:  # reported by the resolver; the ports are still right
-                        lease.save_error = f"leases not saved in {self.directory}: {exc}"
-            finally:
-                os.close(fd)  # closing the descriptor releases the flock
+        with self._thread_lock, host_lock(self.directory, "reservations", self.lock_timeout):
+            lease = LeaseSession(self._load(), self.clock(), self.lease_seconds)
+            yield lease
+            if lease.dirty:
+                try:
+                    self._save(lease.entries)
+                except OSError as exc:  # reported by the resolver; the ports are still right
+                    lease.save_error = f"leases not saved in {self.directory}: {exc}"
 
     def _load(self) -> dict[str, dict[str, Any]]:
         try:
