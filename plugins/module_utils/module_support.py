@@ -1,22 +1,27 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ArgusAI
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What every module shares: the Docker connection options and the failure envelope."""
+"""The one way a module runs: validate -> connect -> run the core -> structured result.
+
+A module's ``main()`` is ``run_module(OPTIONS, core)``: its option table and a core function that
+takes a :class:`ModuleRun` and returns the result. Every failure leaves as ``msg`` (for people)
+and ``error`` (a StructuredError, for machines), never as a traceback.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import (
-    DEFAULT_TIMEOUT,
     DOCKER_IMPORT_ERROR,
     HAS_DOCKER,
     connect,
 )
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, from_exception
 from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
+from ansible_collections.argusai.resilience.plugins.module_utils.options import Option, argument_spec, check
 
 
 class FailWithResult(Exception):
@@ -26,6 +31,93 @@ class FailWithResult(Exception):
         super().__init__(error.message)
         self.error = error
         self.result = result
+
+
+class ModuleRun:
+    """What a module's core works with: the checked params, its events, check mode, a Docker client."""
+
+    def __init__(self, module: AnsibleModule, events: EventLog | None) -> None:
+        self.module = module
+        self.params = module.params
+        self.check_mode = module.check_mode
+        self.events = events
+        self._client: Any = None
+
+    def client(self, connect_timeout: float | None = None) -> Any:
+        """The Docker client of ``docker_host``/``timeout``, connected on first use.
+
+        ``connect_timeout`` bounds the first request (the liveness probe); later ones take ``timeout``.
+        """
+        if self._client is None:
+            self._client = connect(self.params["docker_host"], self.params["timeout"], connect_timeout)
+        return self._client
+
+    def warn(self, message: str) -> None:
+        self.module.warn(message)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def run_module(
+    options: Sequence[Option],
+    core: Callable[[ModuleRun], dict[str, Any]],
+    docker: bool = True,
+    **module_kwargs: Any,
+) -> None:
+    """Run a module: its argument spec from ``options``, every input checked before anything else.
+
+    ``docker``: the module talks to Docker (needs the SDK) and returns ``argus_events`` of the
+    ``project``/``run_id`` it was given. ``module_kwargs`` go to ``AnsibleModule``
+    (``mutually_exclusive``, ...).
+    """
+    module = AnsibleModule(argument_spec=argument_spec(options), supports_check_mode=True, **module_kwargs)
+    events = EventLog(module.params.get("project"), module.params.get("run_id")) if docker else None
+    run = ModuleRun(module, events)
+    try:
+        check(options, module.params)
+        if docker and not HAS_DOCKER:
+            module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
+        result = core(run)
+    except FailWithResult as exc:
+        _fail(module, exc.error, events, **exc.result)
+    except ArgusError as exc:
+        _fail(module, exc, events)
+    except Exception as exc:  # noqa: BLE001 - classified by the one table instead of a traceback
+        _fail(module, from_exception(exc), events)
+    else:
+        if events is not None:
+            result["argus_events"] = events.events
+        module.exit_json(**result)
+    finally:
+        run.close()
+
+
+def _fail(module: AnsibleModule, error: ArgusError, events: EventLog | None, **result: Any) -> None:
+    """Fail with ``msg`` for people and ``error`` (a StructuredError) for machines."""
+    if events is not None:
+        error.with_context(project=events.project, run_id=events.run_id)
+        result["argus_events"] = events.events
+    module.fail_json(msg=f"{error.code}: {error.message}", error=error.to_dict(), **result)
+
+
+def cleanup_result(cleaner: Any, check_mode: bool) -> dict[str, Any]:
+    """Module result of an OrphanCleaner run; fails with its CLEANUP_FAILED error.
+
+    ``failed_resources`` repeats ``failed`` because Ansible owns a result's ``failed`` key.
+    """
+    result = cleaner.clean(check_mode=check_mode)
+    changed = bool(result["found"]) if check_mode else bool(result["removed"])
+    error = cleaner.error_for(result)
+    if error is not None:
+        raise FailWithResult(error, changed=changed, failed_resources=result["failed"], **result)
+    return dict(result, changed=changed, failed_resources=result["failed"])
+
+
+# --- the old entry points, until every module runs through run_module -------------------------
+from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import DEFAULT_TIMEOUT  # noqa: E402
 
 
 def docker_argument_spec(**options: Any) -> dict[str, Any]:
@@ -74,16 +166,3 @@ def run(module: AnsibleModule, body: Callable[[], dict[str, Any]], events: Event
         if events is not None:
             result["argus_events"] = events.events
         module.exit_json(**result)
-
-
-def cleanup_result(cleaner: Any, check_mode: bool) -> dict[str, Any]:
-    """Module result of an OrphanCleaner run; fails with its CLEANUP_FAILED error.
-
-    ``failed_resources`` repeats ``failed`` because Ansible owns a result's ``failed`` key.
-    """
-    result = cleaner.clean(check_mode=check_mode)
-    changed = bool(result["found"]) if check_mode else bool(result["removed"])
-    error = cleaner.error_for(result)
-    if error is not None:
-        raise FailWithResult(error, changed=changed, failed_resources=result["failed"], **result)
-    return dict(result, changed=changed, failed_resources=result["failed"])

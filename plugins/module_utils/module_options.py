@@ -1,0 +1,151 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ArgusAI
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The options of every module but the guard's containers (``guard/options.py``), declared once.
+
+Each module's ``OPTIONS`` is composed from these tables; the e2e.yaml ``resilience`` sections
+pick the same declarations (``e2e_config``), so a default or a bound is written in one place.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import DEFAULT_TIMEOUT
+from ansible_collections.argusai.resilience.plugins.module_utils.labels import PROJECT_NAME, RUN_ID_PATTERN
+from ansible_collections.argusai.resilience.plugins.module_utils.options import Option
+
+RESOURCE_TYPES = ("containers", "networks", "volumes")
+
+# --- every Docker module (doc fragment argusai.resilience.docker says what they share) -------
+
+DOCKER = (
+    Option("docker_host", "str",
+           ("The Docker daemon to talk to, for example V(unix:///var/run/docker.sock) or V(tcp://127.0.0.1:2375).",
+            "When not set, the E(DOCKER_HOST) environment variable is used, else the local socket "
+            "C(/var/run/docker.sock) and then the rootless socket under E(XDG_RUNTIME_DIR).",
+            "When the daemon cannot be reached, the module fails with C(DOCKER_UNAVAILABLE) and lists every address "
+            "it tried with its root cause (C(socket_missing), C(permission_denied), C(connection_refused), "
+            "C(timeout), C(api_version)).")),
+    Option("timeout", "int", "Timeout in seconds for each request to the Docker API.", default=DEFAULT_TIMEOUT,
+           minimum=1, maximum=3600),
+)  # fmt: skip
+
+PROJECT = Option(
+    "project",
+    "str",
+    ("The E2E project, as in the C(argusai.project) label.", "The circuit breaker is kept per host and project."),
+    required=True,
+    pattern=PROJECT_NAME,
+)
+RUN_ID = Option("run_id", "str", "The run, as in the C(argusai.run-id) label.", pattern=RUN_ID_PATTERN)
+
+# --- argus_preflight ---------------------------------------------------------------------------
+
+PREFLIGHT = (
+    Option("disk_threshold_gb", "float",
+           ("Free space in GiB below which the disk check fails with C(DISK_SPACE_LOW).",
+            "Below twice this value the check warns, which makes the report V(degraded)."),
+           default=2, minimum=0),
+    Option("disk_paths", "list",
+           ("Absolute paths whose file systems are checked.",
+            "Defaults to C(/) and Docker's root directory (from C(docker info)) when the daemon runs on this host."),
+           elements="path"),
+    Option("skip_disk_check", "bool", "Skip the disk check; it is reported as V(skipped).", default=False),
+    Option("skip_orphan_check", "bool", "Skip the orphan check; it is reported as V(skipped).", default=False),
+    Option("daemon_timeout", "float",
+           "Seconds to wait for the daemon to answer before the check fails with C(DOCKER_UNAVAILABLE).",
+           default=5, minimum=0, exclusive_minimum=True, maximum=3600),
+    Option("fail_on_unhealthy", "bool",
+           ("Fail the task when the report is V(unhealthy), with the structured error of the first failed check.",
+            "When V(false), the task succeeds and the caller reads RV(report.overall)."),
+           default=True),
+)  # fmt: skip
+
+# --- argus_orphan_clean and argus_teardown -----------------------------------------------------
+
+RESOURCE_TYPES_OPTION = Option(
+    "resource_types",
+    "list",
+    "The kinds of resources to remove.",
+    default=RESOURCE_TYPES,
+    elements="str",
+    choices=RESOURCE_TYPES,
+)
+
+# --- argus_port_resolve ------------------------------------------------------------------------
+
+PORT_REQUEST = (
+    Option("name", "str", "The service name; the key of RV(ports). Names must be unique within the list.",
+           required=True),
+    Option("port", "raw",
+           ("The preferred host port, an integer from 1 to 65535 (a numeric string is accepted).",
+            "Anything else fails with C(INVALID_INPUT) before any port is probed."),
+           required=True),
+    Option("protocol", "str", "V(tcp) or V(udp). Anything else fails with C(INVALID_INPUT).", default="tcp"),
+)  # fmt: skip
+
+PORT_RESOLVE = (
+    Option("ports", "list", "The ports to resolve, one entry per service.", required=True, elements="dict",
+           suboptions=PORT_REQUEST),
+    Option("strategy", "str",
+           ("V(auto) picks the next free port when the preferred one is taken and reports it in RV(mappings).",
+            "V(fail) fails with C(PORT_CONFLICT) when any preferred port is taken."),
+           default="auto", choices=("auto", "fail")),
+    Option("max_attempts", "int",
+           ("How many candidate ports to examine per entry, the preferred port included.",
+            "When none of them is free, the task fails with C(PORT_EXHAUSTION)."),
+           default=100, minimum=1, maximum=65535),
+    Option("bind_address", "str",
+           ("The host address the ports will be published on, an IPv4 or IPv6 literal (V(localhost) means "
+            "V(127.0.0.1)).",
+            "The wildcards V(0.0.0.0) and V(::) probe both IPv4 and, where the host has it, IPv6."),
+           default="0.0.0.0"),
+)  # fmt: skip
+
+# --- argus_network_verify ----------------------------------------------------------------------
+
+TARGET = (
+    Option("name", "str", "The service name, reported as C(service) in RV(report.results). Unique among the targets.",
+           required=True),
+    Option("host", "str",
+           ("The host name as the test container would use it - a container name or network alias on O(network) - "
+            "or the IPv4 address of a container on O(network)."),
+           required=True),
+    Option("port", "int", "The TCP port the service listens on inside its container.", required=True, minimum=1,
+           maximum=65535),
+)  # fmt: skip
+
+NETWORK_VERIFY = (
+    Option("container", "str",
+           "Name or id of the test container, the one the probes run from. It must be running and attached to "
+           "O(network).", required=True),
+    Option("network", "str",
+           ("The Docker network (name or id) the test container and the targets share.",
+            "When not set, the test container must be attached to exactly one user-defined network, which is used."),
+           ),
+    Option("targets", "list", "The services to reach from the test container.", required=True, elements="dict",
+           suboptions=TARGET),
+    Option("probe_timeout", "int", "Seconds each probe (one DNS lookup, one TCP connect) may take.", default=5,
+           minimum=1, maximum=3600),
+    Option("wait_seconds", "int",
+           ("How long to keep retrying a target that does not resolve or does not answer yet (services may still "
+            "be starting). Retries back off from 0.25 s to 2 s.",
+            "V(0) probes each target once."),
+           default=30, minimum=0, maximum=3600),
+    Option("probe_image", "str",
+           ("Image of the helper container used when the test container has no probe tools. It needs C(sleep), "
+            "C(sh) and either C(nc) and C(nslookup)/C(getent), or python.",
+            "It must already be present on the Docker host; the module never pulls."),
+           default="busybox:latest"),
+)  # fmt: skip
+
+# --- the circuit breaker (argus_circuit, the argus_circuit_breaker variable, resilience.circuit_breaker)
+
+BREAKER_SETTINGS = (
+    Option("enabled", "bool", "Gate the Docker modules behind the breaker.", default=True),
+    Option("failure_threshold", "int", "Consecutive infrastructure failures that open the breaker.", default=5,
+           minimum=1, maximum=1000),
+    Option("cooldown_seconds", "float",
+           "Seconds after which an open breaker lets one probe through (half-open) by itself. Not set: only a reset "
+           "does.", minimum=0, maximum=31_536_000),
+    Option("history_size", "int", "Failures kept in the breaker's history.", default=10, minimum=1, maximum=1000),
+)  # fmt: skip
