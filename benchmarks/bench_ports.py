@@ -32,16 +32,23 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "build", "collections"))
 
-from ansible_collections.argusai.resilience.plugins.module_utils import ports as core  # noqa: E402
+from ansible_collections.argusai.resilience.plugins.module_utils.ports.holders import HAS_PSUTIL  # noqa: E402
+from ansible_collections.argusai.resilience.plugins.module_utils.ports.leases import ReservationStore  # noqa: E402
+from ansible_collections.argusai.resilience.plugins.module_utils.ports.probe import (  # noqa: E402
+    bind_probe,
+    host_has_ipv6,
+    probe_targets,
+)
+from ansible_collections.argusai.resilience.plugins.module_utils.ports.resolver import PortResolver  # noqa: E402
 
 N = 100
 
 
 def free_range(size: int) -> int:
-    targets = core.probe_targets("0.0.0.0")
+    targets = probe_targets("0.0.0.0")
     for _round in range(500):
         base = random.randint(20000, 60000 - size)
-        if all(core.bind_probe(p, "tcp", targets) is None for p in range(base, base + size)):
+        if all(bind_probe(p, "tcp", targets) is None for p in range(base, base + size)):
             return base
     raise SystemExit("no free range of ports found")
 
@@ -82,14 +89,14 @@ def naive(requests: list[dict]) -> tuple[dict[str, int], int]:
 
 def probe_only(requests: list[dict]) -> tuple[dict[str, int], int]:
     """Just the collection's probe (IPv4 + IPv6, no Docker, no lease, no holder lookup)."""
-    targets = core.probe_targets("0.0.0.0")
+    targets = probe_targets("0.0.0.0")
     result: dict[str, int] = {}
     probes = 0
     for entry in requests:
         port = entry["port"]
         while True:
             probes += 1
-            if core.bind_probe(port, "tcp", targets) is None:
+            if bind_probe(port, "tcp", targets) is None:
                 break
             port += 1
         result[entry["name"]] = port
@@ -98,7 +105,7 @@ def probe_only(requests: list[dict]) -> tuple[dict[str, int], int]:
 
 def argus(requests: list[dict], client) -> tuple[dict[str, int], int]:
     with tempfile.TemporaryDirectory(prefix="bench-ports-") as state:  # fresh leases every round
-        resolver = core.PortResolver(client=client, reservations=core.ReservationStore(state))
+        resolver = PortResolver(client=client, reservations=ReservationStore(state))
         resolution = resolver.resolve(requests)
         return resolution.ports, resolution.probes
 
@@ -144,7 +151,7 @@ def main() -> None:
             sock.close()
 
     print(f"resolving {N} ports over {base}..{base + 2 * N - 1}, every other port held, {args.rounds} rounds")
-    print(f"IPv6 probed too: {core.host_has_ipv6()}; holder lookup: {'psutil' if core.HAS_PSUTIL else '/proc'}")
+    print(f"IPv6 probed too: {host_has_ipv6()}; holder lookup: {'psutil' if HAS_PSUTIL else '/proc'}")
     baseline = statistics.median(timings["naive"])
     print(f"{'variant':<17} {'median ms':>10} {'probes':>7} {'us/probe':>9} {'vs naive':>9}")
     for name, values in timings.items():

@@ -192,10 +192,12 @@ from ansible_collections.argusai.resilience.plugins.module_utils.module_support 
     require_docker_sdk,
     run,
 )
-from ansible_collections.argusai.resilience.plugins.module_utils.ports import (
-    PortResolver,
+from ansible_collections.argusai.resilience.plugins.module_utils.ports.probe import (
     validate_bind_address,
     validate_max_attempts,
+)
+from ansible_collections.argusai.resilience.plugins.module_utils.ports.resolver import (
+    PortResolver,
     validate_requests,
 )
 

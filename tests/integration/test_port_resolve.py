@@ -25,18 +25,31 @@ MODULE = "argusai.resilience.argus_port_resolve"
 COLLECTIONS_PATH = Path(__file__).resolve().parents[2] / "build" / "collections"
 sys.path.insert(0, str(COLLECTIONS_PATH))
 
-from ansible_collections.argusai.resilience.plugins.module_utils import ports as core  # noqa: E402
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError  # noqa: E402
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import resource_labels  # noqa: E402
+from ansible_collections.argusai.resilience.plugins.module_utils.ports.leases import (  # noqa: E402
+    STATE_DIR_ENV,
+    ReservationStore,
+)
+from ansible_collections.argusai.resilience.plugins.module_utils.ports.probe import (  # noqa: E402
+    bind_probe,
+    host_has_ipv6,
+    probe_targets,
+)
+from ansible_collections.argusai.resilience.plugins.module_utils.ports.resolver import PortResolver  # noqa: E402
+from ansible_collections.argusai.resilience.plugins.module_utils.ports.single_port import (  # noqa: E402
+    is_port_allocation_error,
+    reresolve_after_allocation_error,
+)
 
-TARGETS = core.probe_targets("0.0.0.0")
+TARGETS = probe_targets("0.0.0.0")
 
 
 def free_block(size: int, protocol: str = "tcp") -> int:
     """A random base port in 20000-60000 such that base..base+size-1 are all free now (v4 and v6)."""
     for _round in range(200):
         base = random.randint(20000, 60000 - size)
-        if all(core.bind_probe(port, protocol, TARGETS) is None for port in range(base, base + size)):
+        if all(bind_probe(port, protocol, TARGETS) is None for port in range(base, base + size)):
             return base
     raise AssertionError("no free block of ports found")
 
@@ -103,7 +116,7 @@ def resolve(run_module, state_dir):
     """Run the module through ansible-playbook with the per-test lease dir."""
 
     def _resolve(args, check=False):
-        return run_module(MODULE, args, check=check, extra_env={core.STATE_DIR_ENV: state_dir})
+        return run_module(MODULE, args, check=check, extra_env={STATE_DIR_ENV: state_dir})
 
     return _resolve
 
@@ -142,7 +155,7 @@ def test_process_holder_auto_reassigns(resolve, holders, unique_project, state_d
     # the port handed out is leased, owned by <project>/<service>
     assert leases(state_dir)[f"tcp/{port + 1}"]["owner"] == f"{unique_project}/api"
     # and it is really bindable
-    assert core.bind_probe(mapping["actual_port"], "tcp", TARGETS) is None
+    assert bind_probe(mapping["actual_port"], "tcp", TARGETS) is None
 
 
 def test_process_holder_fail_names_pid(resolve, holders, state_dir):
@@ -163,14 +176,14 @@ def test_ipv6_only_and_udp_holders_are_seen(holders, state_dir):
     """The wildcard probe covers [::] (when the host has IPv6) and UDP is its own space."""
     port = free_block(3)
     specs = [f"4:udp:{port}"]
-    if core.host_has_ipv6():
+    if host_has_ipv6():
         specs.append(f"6:tcp:{port}")
     holder = holders(*specs)
-    resolver = core.PortResolver(reservations=core.ReservationStore(state_dir))
+    resolver = PortResolver(reservations=ReservationStore(state_dir))
     result = resolver.resolve([{"name": "dns", "port": port, "protocol": "udp"}, {"name": "web", "port": port}])
     assert result.ports["dns"] == port + 1
     assert result.mappings[0].occupied_by.pid == holder.pid
-    if core.host_has_ipv6():
+    if host_has_ipv6():
         assert result.ports["web"] != port and result.mappings[1].occupied_by.pid == holder.pid
 
 
@@ -198,7 +211,7 @@ def test_container_published_port_reassigned(resolve, docker_client, test_image,
     }
     # A daemon without the userland proxy binds nothing: the daemon's list alone must catch it.
     # Simulate that with a probe that sees every port free.
-    blind = core.PortResolver(client=docker_client, reservations=None, probe=lambda *_args: None)
+    blind = PortResolver(client=docker_client, reservations=None, probe=lambda *_args: None)
     assert blind.resolve([{"name": "web", "port": port}]).ports == {"web": port + 1}
 
 
@@ -216,18 +229,18 @@ def test_reresolve_after_allocation_error_with_real_daemon(docker_client, test_i
     )
     with pytest.raises(docker.errors.APIError) as info:
         second.start()
-    assert core.is_port_allocation_error(info.value)
+    assert is_port_allocation_error(info.value)
     events: list[tuple[str, dict]] = []
 
     class Sink:
         def emit(self, event_type, **data):
             events.append((event_type, data))
 
-    os.environ[core.STATE_DIR_ENV] = state_dir
+    os.environ[STATE_DIR_ENV] = state_dir
     try:
-        mapping = core.reresolve_after_allocation_error("b", port, client=docker_client, events=Sink())
+        mapping = reresolve_after_allocation_error("b", port, client=docker_client, events=Sink())
     finally:
-        del os.environ[core.STATE_DIR_ENV]
+        del os.environ[STATE_DIR_ENV]
     assert mapping["actual_port"] > port and mapping["reassigned"] is True
     assert mapping["occupied_by"]["container"] == f"{unique_project}-a"
     assert [name for name, _data in events] == ["port_conflict", "port_reassigned"]
@@ -266,7 +279,7 @@ def test_exhaustion_over_five_held_ports(resolve, holders):
     assert [t["port"] for t in error["details"]["taken"]] == list(range(port, port + 5))
     assert [s["id"] for s in error["suggested_actions"]][0] == "widen_port_range"
     # one more attempt finds the free port right above
-    assert core.PortResolver(reservations=None, max_attempts=6).resolve([{"name": "api", "port": port}]).ports == {
+    assert PortResolver(reservations=None, max_attempts=6).resolve([{"name": "api", "port": port}]).ports == {
         "api": port + 5
     }
 
@@ -278,7 +291,8 @@ RACER = textwrap.dedent(
     import json, socket, sys
     sys.path.insert(0, sys.argv[1])
     import docker
-    from ansible_collections.argusai.resilience.plugins.module_utils.ports import PortResolver, ReservationStore
+    from ansible_collections.argusai.resilience.plugins.module_utils.ports.leases import ReservationStore
+    from ansible_collections.argusai.resilience.plugins.module_utils.ports.resolver import PortResolver
     preferred, state_dir = int(sys.argv[2]), sys.argv[3]
     resolver = PortResolver(client=docker.from_env(), reservations=ReservationStore(state_dir))
     print("ready", flush=True)
@@ -340,7 +354,7 @@ def test_twenty_concurrent_threads_never_share_a_port(state_dir):
 
     def race() -> None:
         try:
-            resolver = core.PortResolver(reservations=core.ReservationStore(state_dir))
+            resolver = PortResolver(reservations=ReservationStore(state_dir))
             barrier.wait()
             got.append(resolver.resolve([{"name": "svc", "port": preferred}]).ports["svc"])
         except BaseException as exc:  # reported below
@@ -357,8 +371,8 @@ def test_twenty_concurrent_threads_never_share_a_port(state_dir):
 def test_without_leases_nothing_stops_a_second_resolution_from_the_same_port():
     """The control for the two race tests: the lease, not luck, keeps the ports apart."""
     preferred = free_block(2)
-    first = core.PortResolver(reservations=None).resolve([{"name": "a", "port": preferred}])
-    second = core.PortResolver(reservations=None).resolve([{"name": "b", "port": preferred}])
+    first = PortResolver(reservations=None).resolve([{"name": "a", "port": preferred}])
+    second = PortResolver(reservations=None).resolve([{"name": "b", "port": preferred}])
     assert first.ports["a"] == second.ports["b"] == preferred
 
 
@@ -433,6 +447,6 @@ def test_invalid_ports_refused_by_the_core_before_docker(docker_client):
     client = mock.Mock(wraps=docker_client)
     for bad in (0, 65536, "abc", -1):
         with pytest.raises(ArgusError) as info:
-            core.PortResolver(client=client, reservations=None).resolve([{"name": "a", "port": bad}])
+            PortResolver(client=client, reservations=None).resolve([{"name": "a", "port": bad}])
         assert info.value.code == "INVALID_INPUT"
     assert not client.api.containers.called
