@@ -504,12 +504,12 @@ from typing import Any
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, invalid_input
 from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
+from ansible_collections.argusai.resilience.plugins.module_utils.guard.supervisor import ContainerGuardian
 from ansible_collections.argusai.resilience.plugins.module_utils.guard_spec import (
     ContainerSpec,
     spec_from_params,
     validate_identity,
 )
-from ansible_collections.argusai.resilience.plugins.module_utils.guardian import ContainerGuardian
 from ansible_collections.argusai.resilience.plugins.module_utils.module_support import (
     FailWithResult,
     client_for,

@@ -26,7 +26,7 @@ THRESHOLD = 5  # the breaker's default failure_threshold
 DAEMON_TIMEOUT = 3  # preflight daemon_timeout in the probe tasks
 DOCKER_TIMEOUT = 5  # argus_docker_timeout (per API request) for the setup
 STARTUP_TIMEOUT = 20  # resilience.container.startup_timeout of harness.e2e_config
-WATCHDOG_SLACK = 30  # guardian.WATCHDOG_SLACK_SECONDS: local bound on an events stream
+WATCHDOG_SLACK = 30  # guard/event_stream.py WATCHDOG_SLACK_SECONDS: local bound on an events stream
 
 
 def _wait_for(predicate, timeout: float, what: str, interval: float = 0.1):

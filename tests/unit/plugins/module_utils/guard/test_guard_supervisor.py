@@ -6,10 +6,11 @@ import json
 import time
 
 import pytest
-from ansible_collections.argusai.resilience.plugins.module_utils import guardian as guardian_mod
 from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
+from ansible_collections.argusai.resilience.plugins.module_utils.guard import containers as containers_mod
+from ansible_collections.argusai.resilience.plugins.module_utils.guard.event_stream import WATCHDOG_SLACK_SECONDS
+from ansible_collections.argusai.resilience.plugins.module_utils.guard.supervisor import ContainerGuardian
 from ansible_collections.argusai.resilience.plugins.module_utils.guard_spec import CONFIG_HASH, spec_from_params
-from ansible_collections.argusai.resilience.plugins.module_utils.guardian import ContainerGuardian, parse_docker_time
 
 PROJECT = "shop"
 
@@ -92,7 +93,7 @@ class FakeAPI:
 
     def get(self, url, params, stream, timeout):
         assert url == "http+docker://localhost/v1.41/events" and stream is True
-        assert timeout[1] >= guardian_mod.WATCHDOG_SLACK_SECONDS  # a frozen daemon cannot hang the guard
+        assert timeout[1] >= WATCHDOG_SLACK_SECONDS  # a frozen daemon cannot hang the guard
         self.calls += 1
         actions = self.script.pop(0) if self.script else []
         filters = json.loads(params["filters"])
@@ -172,7 +173,7 @@ class FakeClient:
 
 @pytest.fixture(autouse=True)
 def fake_notfound(monkeypatch):
-    monkeypatch.setattr(guardian_mod, "NotFound", NotFound)
+    monkeypatch.setattr(containers_mod, "NotFound", NotFound)
 
 
 def make(client, sleeps=None, run_id="run1", check_mode=False):
@@ -320,9 +321,3 @@ def test_list_runs_concurrently():
     assert [o.name for o in outcomes] == [f"svc{i}" for i in range(5)]
     assert all(o.error is None for o in outcomes)
     assert elapsed < 0.3 * 5 * 0.6
-
-
-def test_parse_docker_time():
-    assert parse_docker_time("0001-01-01T00:00:00Z") is None
-    assert parse_docker_time("2026-11-25T10:00:00.123456789Z") % 10**9 == 123456789
-    assert parse_docker_time("2026-11-25T10:00:00Z") % 10**9 == 0

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from ansible_collections.argusai.resilience.plugins.module_utils import diagnostics
-from ansible_collections.argusai.resilience.plugins.module_utils.diagnostics import MASK, classify, mask_line
+from ansible_collections.argusai.resilience.plugins.module_utils.guard import diagnostics
+from ansible_collections.argusai.resilience.plugins.module_utils.guard.diagnostics import MASK, classify, mask_line
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,261 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ArgusAI
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The container guard: start a labeled container, watch it, restart it with backoff, explain it.
+
+Each attempt is watched to its end (attempt.watch_attempt). On a failure the diagnostics are
+captured first (diagnostics.capture), the attempt is classified (CONTAINER_OOM,
+HEALTH_CHECK_TIMEOUT, CONTAINER_CRASH), the backoff delay (backoff.delay_ms) is waited, and the
+same container is started again (the delay runs from the death, as Docker dated it, to the
+container running again: the start is issued early by the last start's latency), up to
+``max_restarts`` consecutive failures. A stable run resets both the backoff and the count
+(``watch_seconds`` keeps watching after the first stable run). Exhaustion raises
+CONTAINER_RESTART_EXHAUSTED with the whole history; the container is left for inspection unless
+``remove_on_failure``.
+
+Only containers labeled ``argusai.managed=true`` for the same project are ever modified (containers).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from ansible_collections.argusai.resilience.plugins.module_utils.backoff import delay_ms
+from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, from_exception
+from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
+from ansible_collections.argusai.resilience.plugins.module_utils.guard import diagnostics
+from ansible_collections.argusai.resilience.plugins.module_utils.guard.attempt import watch_attempt, watch_window
+from ansible_collections.argusai.resilience.plugins.module_utils.guard.containers import Containers, describe
+from ansible_collections.argusai.resilience.plugins.module_utils.guard.event_stream import EventStream
+from ansible_collections.argusai.resilience.plugins.module_utils.guard.outcome import (
+    CREATE,
+    NONE,
+    RECREATE,
+    REMOVE,
+    START,
+    GuardOutcome,
+)
+from ansible_collections.argusai.resilience.plugins.module_utils.guard_spec import CONFIG_HASH, ContainerSpec
+from ansible_collections.argusai.resilience.plugins.module_utils.labels import RUN_ID, new_run_id
+
+
+class ContainerGuardian:
+    """Start and supervise containers of one project on one Docker client.
+
+    ``port_resolver``: see containers.Containers. ``sleep`` and ``rng`` are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        project: str,
+        run_id: str | None,
+        events: EventLog,
+        check_mode: bool = False,
+        port_resolver: Callable[..., dict[str, Any]] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.client = client
+        self.project = project
+        self.run_id = run_id
+        self.events = events
+        self.check_mode = check_mode
+        self.containers = Containers(client, project, events, port_resolver)
+        self.stream = EventStream(client)
+        self.sleep = sleep
+        self.rng = rng
+        self._fresh_run_id: str | None = None
+
+    # ------------------------------------------------------------------ public entry points
+    def ensure(self, spec: ContainerSpec) -> GuardOutcome:
+        """Bring one container to ``spec.state``; failures land in ``outcome.error``, never raise."""
+        outcome = GuardOutcome(name=spec.name)
+        started = time.monotonic()
+        try:
+            if spec.state == "absent":
+                self._absent(spec, outcome)
+            else:
+                self._started(spec, outcome)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a structured error
+            error = from_exception(exc)
+            error.details.setdefault("container_name", spec.name)
+            error.with_context(project=self.project, run_id=outcome.run_id or self.run_id)
+            outcome.error = error
+        outcome.duration_ms = int((time.monotonic() - started) * 1000)
+        return outcome
+
+    def ensure_all(self, specs: list[ContainerSpec]) -> list[GuardOutcome]:
+        """Supervise several containers at once (one thread each); results in input order."""
+        if len(specs) <= 1:
+            return [self.ensure(spec) for spec in specs]
+        with ThreadPoolExecutor(max_workers=len(specs), thread_name_prefix="argus-guard") as pool:
+            return list(pool.map(self.ensure, specs))
+
+    # ------------------------------------------------------------------ state: absent
+    def _absent(self, spec: ContainerSpec, outcome: GuardOutcome) -> None:
+        existing = self.containers.existing(spec.name)
+        if existing is None:
+            outcome.final_status = "absent"
+            return
+        outcome.action, outcome.changed = REMOVE, True
+        outcome.run_id = (existing.labels or {}).get(RUN_ID)
+        if not self.check_mode:
+            existing.remove(force=True)
+        outcome.final_status = "absent" if not self.check_mode else existing.status
+
+    # ------------------------------------------------------------------ state: started
+    def _plan(self, spec: ContainerSpec, existing: Any | None, image_id: str) -> str:
+        if existing is None:
+            return CREATE
+        labels = existing.labels or {}
+        same = (
+            labels.get(CONFIG_HASH) == spec.config_hash()
+            and existing.attrs.get("Image") == image_id
+            and (self.run_id is None or labels.get(RUN_ID) == self.run_id)
+        )
+        if not same:
+            return RECREATE
+        state = existing.attrs.get("State") or {}
+        health = (state.get("Health") or {}).get("Status")
+        if state.get("Running") and not state.get("Paused") and health in (None, "healthy", "starting"):
+            return NONE
+        return START
+
+    def _started(self, spec: ContainerSpec, outcome: GuardOutcome) -> None:
+        existing = self.containers.existing(spec.name)
+        image_id = self.containers.image_id(spec.image or "")
+        action = self._plan(spec, existing, image_id)
+        outcome.action, outcome.changed = action, action != NONE
+        if existing is not None and action in (NONE, START):
+            outcome.run_id = (existing.labels or {}).get(RUN_ID)
+        else:
+            outcome.run_id = self.run_id or self._new_run_id(existing)
+        if self.check_mode:
+            outcome.container = describe(existing) if existing is not None and action != RECREATE else None
+            outcome.final_status = existing.status if existing is not None else None
+            outcome.port_mappings = self.containers.mappings(spec, existing) if action in (NONE, START) else []
+            return
+        if action == NONE:
+            if ((existing.attrs.get("State") or {}).get("Health") or {}).get("Status") == "starting":
+                self._supervise(spec, existing, outcome)  # let the start under way finish, under the guard
+                outcome.changed = bool(outcome.attempts)
+            else:
+                outcome.container = describe(existing)
+                outcome.final_status = existing.status
+                outcome.port_mappings = self.containers.mappings(spec, existing)
+            return
+        if action == START:
+            self._supervise(spec, self.containers.restart(spec, existing, outcome), outcome)
+            return
+        if action == RECREATE:
+            existing.remove(force=True)
+        if spec.network:
+            self.containers.ensure_network(spec.network, outcome.run_id)
+        bindings = {port.key: port.host_port for port in spec.ports}
+        created = self.containers.create(spec, outcome.run_id, bindings)
+        self._supervise(spec, self.containers.start(spec, created, outcome, bindings), outcome)
+
+    def _new_run_id(self, existing: Any | None) -> str:
+        if existing is not None and (existing.labels or {}).get(RUN_ID):
+            return existing.labels[RUN_ID]
+        if self._fresh_run_id is None:
+            self._fresh_run_id = new_run_id()
+            if self.events.run_id is None:
+                self.events.run_id = self._fresh_run_id
+        return self._fresh_run_id
+
+    # ------------------------------------------------------------------ supervision
+    def _supervise(self, spec: ContainerSpec, container: Any, outcome: GuardOutcome) -> None:
+        consecutive = 0
+        secrets = tuple(spec.env.values())
+        while True:
+            failure, started_ns = watch_attempt(self.stream, spec, container, outcome.run_since_ns)
+            if failure is None and spec.watch_seconds > 0:
+                consecutive = 0  # a stable run: the backoff and the restart count start over
+                failure = watch_window(self.stream, container, time.time_ns(), spec.watch_seconds)
+            if failure is None:
+                container.reload()
+                outcome.container = describe(container)
+                outcome.final_status = container.status
+                outcome.port_mappings = self.containers.mappings(spec, container, outcome.port_mappings)
+                if outcome.attempts:
+                    self.events.emit(
+                        "restart_success",
+                        container=spec.name,
+                        container_id=container.id,
+                        attempts=len(outcome.attempts),
+                        final_status=outcome.final_status,
+                    )
+                return
+            since = started_ns / 1e9 if started_ns else None
+            diag = diagnostics.capture(container, since=since, oom_event=failure.oom_event, secrets=secrets)
+            code, cause = diagnostics.classify(diag, failure.kind)
+            consecutive += 1
+            entry: dict[str, Any] = {
+                "attempt": len(outcome.attempts) + 1,
+                "reason": code,
+                "cause": cause,
+                "message": diagnostics.summary(code, diag),
+                "delay_ms": None,
+                "restarted": False,
+                "diagnostics": diag,
+            }
+            outcome.attempts.append(entry)
+            if consecutive > spec.max_restarts:
+                self._give_up(spec, container, outcome, code, diag)
+            entry["delay_ms"] = delay_ms(
+                consecutive, spec.backoff, spec.backoff_initial_ms, spec.backoff_max_ms, spec.jitter, self.rng
+            )
+            self.events.emit(
+                "restart_attempt",
+                container=spec.name,
+                container_id=container.id,
+                attempt=entry["attempt"],
+                reason=code,
+                cause=cause,
+                delay_ms=entry["delay_ms"],
+                exit_code=diag["exit_code"],
+                oom_killed=diag["oom_killed"],
+            )
+            # The delay runs from the death to the container running again: start early by what the
+            # last start took, so that Docker's own start latency does not stretch the schedule.
+            delay_s = entry["delay_ms"] / 1000.0
+            remaining = delay_s - (time.time_ns() - failure.at_ns) / 1e9 - min(outcome.start_seconds, delay_s)
+            if remaining > 0:
+                self.sleep(remaining)
+            container = self.containers.restart(spec, container, outcome)
+            entry["restarted"] = True
+
+    def _give_up(self, spec: ContainerSpec, container: Any, outcome: GuardOutcome, code: str, diag: dict) -> None:
+        outcome.final_status = diag.get("status")
+        if spec.remove_on_failure:
+            self.containers.remove_quietly(container, outcome)
+        outcome.container = describe(container) if outcome.final_status != "removed" else None
+        last = diagnostics.summary(code, diag)
+        details = {
+            "container_name": spec.name,
+            "container_id": container.id,
+            "last_reason": code,
+            "restart_history": outcome.restart_history,
+        }
+        if spec.max_restarts == 0:  # no restart was asked for: the attempt's own code is the answer
+            raise ArgusError(code, last, dict(details, diagnostics=diag))
+        self.events.emit(
+            "restart_exhausted",
+            container=spec.name,
+            container_id=container.id,
+            attempts=len(outcome.attempts),
+            max_restarts=spec.max_restarts,
+            last_reason=code,
+        )
+        raise ArgusError(
+            "CONTAINER_RESTART_EXHAUSTED",
+            f"container {spec.name} failed {len(outcome.attempts)} times, {spec.max_restarts} restarts used; "
+            f"last: {last}",
+            dict(details, max_restarts=spec.max_restarts),
+        )
