@@ -35,14 +35,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "build", "collections"))
 
 import docker  # noqa: E402
-from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import connect  # noqa: E402
-from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog  # noqa: E402
-from ansible_collections.argusai.resilience.plugins.module_utils.labels import resource_labels  # noqa: E402
-from ansible_collections.argusai.resilience.plugins.module_utils.orphan_cleaner import (  # noqa: E402
+from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.cleaner import (  # noqa: E402
     DEFAULT_WORKERS,
     CleanupOptions,
     OrphanCleaner,
 )
+from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import connect  # noqa: E402
+from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog  # noqa: E402
+from ansible_collections.argusai.resilience.plugins.module_utils.labels import resource_labels  # noqa: E402
 
 IMAGE = "argusai/testbox:latest"
 CONTAINERS = 200

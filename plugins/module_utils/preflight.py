@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.inventory import find_orphans
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, from_exception, utc_now
 from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
-from ansible_collections.argusai.resilience.plugins.module_utils.orphans import find_orphans
 
 PASS, WARN, FAIL, SKIPPED = "pass", "warn", "fail", "skipped"
 HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"

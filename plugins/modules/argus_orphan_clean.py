@@ -159,6 +159,8 @@ error:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.cleaner import CleanupOptions, OrphanCleaner
+from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.inventory import RESOURCE_TYPES
 from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import validate_project, validate_run_id
 from ansible_collections.argusai.resilience.plugins.module_utils.module_support import (
@@ -168,8 +170,6 @@ from ansible_collections.argusai.resilience.plugins.module_utils.module_support 
     require_docker_sdk,
     run,
 )
-from ansible_collections.argusai.resilience.plugins.module_utils.orphan_cleaner import CleanupOptions, OrphanCleaner
-from ansible_collections.argusai.resilience.plugins.module_utils.orphans import RESOURCE_TYPES
 
 
 def options_from(params: dict) -> CleanupOptions:

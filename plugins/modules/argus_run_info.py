@@ -80,6 +80,12 @@ error:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.inventory import find_run_resources
+from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.run_containers import (
+    container_summary,
+    list_containers,
+    published_ports,
+)
 from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import validate_project, validate_run_id
 from ansible_collections.argusai.resilience.plugins.module_utils.module_support import (
@@ -87,12 +93,6 @@ from ansible_collections.argusai.resilience.plugins.module_utils.module_support 
     docker_argument_spec,
     require_docker_sdk,
     run,
-)
-from ansible_collections.argusai.resilience.plugins.module_utils.orphans import find_run_resources
-from ansible_collections.argusai.resilience.plugins.module_utils.run_resources import (
-    container_summary,
-    list_containers,
-    published_ports,
 )
 
 

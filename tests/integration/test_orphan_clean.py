@@ -18,12 +18,12 @@ from conftest import COLLECTIONS_PATH, remove_project_resources
 
 sys.path.insert(0, str(COLLECTIONS_PATH))
 
-from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog  # noqa: E402
-from ansible_collections.argusai.resilience.plugins.module_utils.orphan_cleaner import (  # noqa: E402
+from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.cleaner import (  # noqa: E402
     CleanupOptions,
     OrphanCleaner,
 )
-from ansible_collections.argusai.resilience.plugins.module_utils.orphans import Cutoff  # noqa: E402
+from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.inventory import Cutoff  # noqa: E402
+from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog  # noqa: E402
 
 MODULE = "argusai.resilience.argus_orphan_clean"
 OLD_RUN = "old1"

@@ -1,13 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ArgusAI
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Orphan cleanup: remove what earlier runs of a project left behind, and nothing else.
+"""Removal: what earlier runs of a project left behind (or, for a teardown, one run), and nothing else.
 
-What is removed is exactly what :func:`orphans.find_orphans` returns: resources labeled
-``argusai.managed=true`` and ``argusai.project=<project>`` whose ``argusai.run-id`` is not the
-current run, created before the cleanup started. Containers go first (forced, with their
-anonymous volumes), then networks, then volumes, so that nothing the cleanup itself removes
-still holds a network or a volume. Within a type the removals run in parallel.
+What is removed is exactly what :meth:`OrphanCleaner.detect` selects: for the orphan cleaner
+:func:`inventory.find_orphans`, resources labeled ``argusai.managed=true`` and
+``argusai.project=<project>`` whose ``argusai.run-id`` is not the current run, created before
+the cleanup started; ``teardown.RunTeardown`` selects one run instead and removes the same way.
+Containers go first (forced, with their anonymous volumes), then networks, then volumes, so
+that nothing the cleanup itself removes still holds a network or a volume. Within a type the
+removals run in parallel.
 
 Each resource succeeds or fails on its own. A resource that is already gone (another cleanup
 won the race) counts as removed. A network that still has a container attached, or a volume
@@ -25,11 +27,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.argusai.resilience.plugins.module_utils import labels as L
+from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.inventory import (
+    RESOURCE_TYPES,
+    Cutoff,
+    find_orphans,
+)
 from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import NotFound
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, classify, from_exception
 from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
 from ansible_collections.argusai.resilience.plugins.module_utils.host_lock import host_lock
-from ansible_collections.argusai.resilience.plugins.module_utils.orphans import RESOURCE_TYPES, Cutoff, find_orphans
 
 # Parallel removals per resource type. Measured on Docker 20.10 (2 CPUs, overlay2, other load on
 # the host) with benchmarks/bench_orphan_clean.py, 200 containers + 20 networks: 4, 8, 16 and 32
@@ -188,8 +194,8 @@ class OrphanCleaner:
             error.with_context(project=self.events.project, run_id=self.events.run_id)
             return FAILED, error
 
-    def _remove_and_report(self, resource: dict[str, Any]) -> tuple[str, ArgusError | None]:
-        outcome, error = self._remove(resource)
+    def _report(self, resource: dict[str, Any], outcome: str, error: ArgusError | None = None) -> None:
+        """The ``cleanup_resource`` event of one resource."""
         data: dict[str, Any] = {
             "resource_type": resource["type"],
             "id": resource["id"],
@@ -200,6 +206,10 @@ class OrphanCleaner:
         if error is not None:
             data.update({"error_code": error.code, "error": error.message})
         self.events.emit("cleanup_resource", **data)
+
+    def _remove_and_report(self, resource: dict[str, Any]) -> tuple[str, ArgusError | None]:
+        outcome, error = self._remove(resource)
+        self._report(resource, outcome, error)
         return outcome, error
 
     def _remove_all(self, resources: list[dict[str, Any]]) -> list[tuple[str, ArgusError | None]]:
@@ -226,14 +236,7 @@ class OrphanCleaner:
         failed: list[dict[str, Any]] = []
         if check_mode:
             for resource in found:
-                self.events.emit(
-                    "cleanup_resource",
-                    resource_type=resource["type"],
-                    id=resource["id"],
-                    name=resource["name"],
-                    resource_run_id=resource["run_id"],
-                    outcome=WOULD_REMOVE,
-                )
+                self._report(resource, WOULD_REMOVE)
         else:
             with removal_lock(self.options.project):
                 for kind in _ORDER:  # containers, then networks, then volumes

@@ -1,4 +1,4 @@
-"""OrphanCleaner and the created-after-start exclusion, against a scripted fake of the SDK's APIClient.
+"""OrphanCleaner (plugins/module_utils/cleanup/cleaner.py) against a scripted fake of the SDK's APIClient.
 
 The real daemon (ordering under load, races, refusals) is exercised in
 tests/integration/test_orphan_clean.py.
@@ -7,121 +7,26 @@ tests/integration/test_orphan_clean.py.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
-import requests
-from ansible_collections.argusai.resilience.plugins.module_utils import orphan_cleaner as oc
+from ansible_collections.argusai.resilience.plugins.module_utils.cleanup import cleaner as oc
+from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.cleaner import removal_lock
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError
 from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
-from ansible_collections.argusai.resilience.plugins.module_utils.orphans import (
-    Cutoff,
-    created_after,
-    find_orphans,
-    parse_timestamp,
+from cleanup_fakes import (
+    OLD,
+    PROJECT,
+    START,
+    FakeAPI,
+    FakeClient,
+    api_error,
+    container,
+    managed,
+    network,
+    volume,
 )
-from docker.errors import APIError, NotFound
-
-PROJECT = "shop"
-START = datetime(2026, 11, 25, 12, 0, 0, 500000, tzinfo=timezone.utc)  # daemon and local clock at start
-OLD = "2026-11-25T11:00:00.000Z"
-
-
-def api_error(status: int, explanation: str, cls=APIError) -> APIError:
-    response = requests.Response()
-    response.status_code = status
-    return cls(f"{status} Client Error", response=response, explanation=explanation)
-
-
-def managed(run_id="old", created_at=OLD, project=PROJECT, **extra):
-    labels = {"argusai.managed": "true", "argusai.project": project, "argusai.run-id": run_id}
-    if created_at is not None:
-        labels["argusai.created-at"] = created_at
-    labels.update(extra)
-    return labels
-
-
-def container(cid, labels, created=START - timedelta(hours=1)):
-    created_s = int(created.timestamp()) if isinstance(created, datetime) else created
-    return {"Id": cid, "Names": [f"/{cid}"], "Labels": labels, "Created": created_s}
-
-
-def network(nid, labels, created="2026-11-25T11:00:00.123456789Z"):
-    return {"Id": nid, "Name": nid, "Labels": labels, "Created": created}
-
-
-def volume(name, labels, created="2026-11-25T11:00:00Z"):
-    return {"Name": name, "Labels": labels, "CreatedAt": created}
-
-
-class FakeAPI:
-    """Records removals in order; ``failures`` maps an id to the exception its removal raises."""
-
-    def __init__(self, containers=(), networks=(), volumes=(), failures=None, system_time=START):
-        self._containers = list(containers)
-        self._networks = list(networks)
-        self._volumes = list(volumes)
-        self.failures = dict(failures or {})
-        self.system_time = system_time
-        self.calls: list[tuple] = []
-        self.lock = threading.Lock()
-        self.inspect_container_answers: dict[str, list] = {}
-        self.network_attachments: dict[str, dict] = {}
-        self.disconnects: list = []
-
-    def _record(self, *call):
-        with self.lock:
-            self.calls.append(call)
-
-    def info(self):
-        return {"SystemTime": self.system_time.isoformat().replace("+00:00", "Z")}
-
-    def containers(self, all=False, filters=None):  # noqa: A002 - the SDK's name
-        assert all is True
-        assert filters == {"label": ["argusai.managed=true", f"argusai.project={PROJECT}"]}
-        return self._containers
-
-    def networks(self, filters=None):
-        return self._networks
-
-    def volumes(self, filters=None):
-        return {"Volumes": self._volumes}
-
-    def _maybe_fail(self, rid):
-        failure = self.failures.get(rid)
-        if failure is not None:
-            raise failure
-
-    def remove_container(self, cid, v=False, force=False):
-        self._record("container", cid, {"v": v, "force": force})
-        self._maybe_fail(cid)
-
-    def remove_network(self, nid):
-        self._record("network", nid)
-        self._maybe_fail(nid)
-
-    def remove_volume(self, name, force=False):
-        self._record("volume", name, {"force": force})
-        self._maybe_fail(name)
-
-    def inspect_container(self, cid):
-        self._record("inspect_container", cid)
-        answers = self.inspect_container_answers.get(cid, [])
-        answer = answers.pop(0) if len(answers) > 1 else (answers[0] if answers else {})
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    def inspect_network(self, nid):
-        return {"Containers": self.network_attachments.get(nid, {})}
-
-    def disconnect_container_from_network(self, *args, **kwargs):  # must never be called
-        self.disconnects.append(args)
-
-
-class FakeClient:
-    def __init__(self, api):
-        self.api = api
+from docker.errors import NotFound
 
 
 class FakeClock:
@@ -353,85 +258,6 @@ def test_container_of_the_same_second_is_inspected_for_the_exact_time():
     assert names(result["found"]) == ["before"]
 
 
-def test_volume_of_the_same_second_is_decided_by_its_label_and_kept_without_one():
-    cutoff = Cutoff(local=START, daemon=START)
-    api = FakeAPI()
-
-    def listed(created_at):
-        return find_orphans(
-            FakeClient(
-                FakeAPI(volumes=[volume("v", managed(created_at=created_at), created="2026-11-25T12:00:00+00:00")])
-            ),
-            PROJECT,
-            "cur",
-            cutoff=cutoff,
-        )
-
-    assert [v["name"] for v in listed("2026-11-25T12:00:00.200Z")] == ["v"]
-    assert listed("2026-11-25T12:00:00.800Z") == []
-    assert listed(None) == []  # undecidable: kept for the next cleanup
-    assert api.calls == []
-
-
-def test_label_decides_when_the_daemon_clock_is_unknown():
-    api = FakeAPI(
-        containers=[
-            container("old", managed()),
-            container("new", managed(created_at="2026-11-25T12:00:01.000Z"), created=START - timedelta(hours=1)),
-        ]
-    )
-    cutoff = Cutoff(local=START, daemon=None)
-    excluded = []
-    found = find_orphans(FakeClient(api), PROJECT, "cur", cutoff=cutoff, excluded=excluded)
-    assert [r["name"] for r in found] == ["old"]
-    assert [r["name"] for r in excluded] == ["new"]
-
-
-def test_cutoff_reads_the_daemon_clock_and_survives_without_it():
-    api = FakeAPI(system_time=START)
-    cutoff = Cutoff.now(FakeClient(api))
-    assert cutoff.daemon == START
-    assert cutoff.local.tzinfo is not None
-
-    class Broken(FakeAPI):
-        def info(self):
-            raise api_error(500, "boom")
-
-    assert Cutoff.now(FakeClient(Broken())).daemon is None
-
-
-def test_created_after_treats_unknown_times_as_old():
-    entry = find_orphans(FakeClient(FakeAPI(volumes=[volume("v", managed(created_at=None), created="")])), PROJECT)
-    assert [v["name"] for v in entry] == ["v"]
-    # the same through created_after directly, with a cutoff
-    from ansible_collections.argusai.resilience.plugins.module_utils.orphans import _Listed
-
-    unknown = _Listed({"type": "volume", "id": "v", "created_at": None}, None, timedelta(0))
-    assert created_after(unknown, Cutoff(local=START, daemon=START)) is False
-
-
-@pytest.mark.parametrize(
-    "text, expected",
-    [
-        ("2026-11-25T12:00:00.123456789Z", datetime(2026, 11, 25, 12, 0, 0, 123456, tzinfo=timezone.utc)),
-        ("2026-11-25T12:00:00Z", datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)),
-        ("2026-11-25T13:00:00+01:00", datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)),
-        ("2026-11-25T07:00:00.5-0500", datetime(2026, 11, 25, 12, 0, 0, 500000, tzinfo=timezone.utc)),
-        ("2026-11-25T12:00:00", datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)),
-        (1795608000, datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)),
-        ("0001-01-01T00:00:00Z", None),
-        ("2026-13-45T00:00:00Z", None),
-        ("yesterday", None),
-        ("", None),
-        (None, None),
-        (0, None),
-        (True, None),
-    ],
-)
-def test_parse_timestamp(text, expected):
-    assert parse_timestamp(text) == expected
-
-
 # -- options --------------------------------------------------------------------------------------
 
 
@@ -452,10 +278,6 @@ def test_options_are_validated_before_docker_is_called(kwargs, field):
 
 
 def test_removal_lock_serialises_cleanups_of_a_project(tmp_path):
-    import threading
-
-    from ansible_collections.argusai.resilience.plugins.module_utils.orphan_cleaner import removal_lock
-
     order = []
     first_inside = threading.Event()
 
@@ -475,8 +297,6 @@ def test_removal_lock_serialises_cleanups_of_a_project(tmp_path):
 
 
 def test_removal_lock_degrades_without_a_lock_dir(tmp_path):
-    from ansible_collections.argusai.resilience.plugins.module_utils.orphan_cleaner import removal_lock
-
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     with removal_lock("p", str(blocker / "sub")):

@@ -1,12 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ArgusAI
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The resources of ONE run: their published ports, and their teardown.
+"""The containers of ONE run as the daemon lists them, and the ports they publish (argus_run_info).
 
-The orphan cleaner removes the runs of a project *other than* the current one; teardown needs
-the opposite scope. :class:`RunTeardown` is the orphan cleaner with the other selection
-(``orphans.find_run_resources``), so removal order (containers, networks, volumes), parallelism,
-"already gone counts as removed", per-resource errors and events are exactly the cleaner's.
+Kept apart from ``inventory``: the port names come from ``e2e_config``, which the cleaners and
+the preflight need not carry in their module payload.
 """
 
 from __future__ import annotations
@@ -15,9 +13,7 @@ from typing import Any
 
 from ansible_collections.argusai.resilience.plugins.module_utils import labels as L
 from ansible_collections.argusai.resilience.plugins.module_utils.e2e_config import port_name
-from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, from_exception
-from ansible_collections.argusai.resilience.plugins.module_utils.orphan_cleaner import OrphanCleaner
-from ansible_collections.argusai.resilience.plugins.module_utils.orphans import find_run_resources
+from ansible_collections.argusai.resilience.plugins.module_utils.errors import from_exception
 
 
 def _managed_by_run(labels: dict[str, str] | None, project: str, run_id: str) -> bool:
@@ -72,17 +68,3 @@ def container_summary(row: dict[str, Any]) -> dict[str, Any]:
             for binding in row.get("Ports") or []
         ],
     }
-
-
-class RunTeardown(OrphanCleaner):
-    """Remove everything of one run (``options.run_id``), with the orphan cleaner's removal logic."""
-
-    def detect(self, cutoff: Any = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        if self.options.run_id is None:
-            raise ArgusError("INVALID_INPUT", "run_id is required for a teardown", {"field": "run_id", "value": None})
-        return find_run_resources(
-            self.client, self.options.project, self.options.run_id, self.options.resource_types
-        ), []
-
-    def scope(self) -> str:
-        return f"resources of run {self.options.run_id} of project {self.options.project}"

@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ArgusAI
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Finding orphans: managed resources of a project that belong to another run.
+"""What exists: the managed resources of a project, and which are orphans or one run's.
+
+An orphan is a managed resource of the project that belongs to another run (what the cleaner
+removes); a run's resources are the opposite scope (what a teardown of that run removes).
 
 A cleanup must never take a resource created after it started (a concurrent run's fresh
 resources). :class:`Cutoff` records the start on two clocks, the daemon's and this host's, and
@@ -133,6 +136,14 @@ def _list(api: Any, resource_type: str, project: str) -> list[_Listed]:
     ]
 
 
+def _list_project(client: Any, project: str, resource_types: tuple[str, ...] | list[str]) -> list[_Listed]:
+    """Every managed resource of ``project`` of the given types, containers first.
+
+    Every list call is made before anything is inspected.
+    """
+    return [r for t in RESOURCE_TYPES if t in resource_types for r in _list(client.api, t, project)]
+
+
 def created_after(listed: _Listed, cutoff: Cutoff, api: Any = None) -> bool:
     """True when the resource was (or may have been) created after the cutoff: keep it."""
     if cutoff.daemon is not None and listed.docker_created is not None:
@@ -170,18 +181,15 @@ def find_orphans(
     created after it are left out (and appended to ``excluded`` when a list is given).
     """
     L.validate_project(project)
-    types = [t for t in RESOURCE_TYPES if t in resource_types]
-    listed = [_list(client.api, t, project) for t in types]
     orphans = []
-    for resources in listed:
-        for resource in resources:
-            if run_id is not None and resource.description["run_id"] == run_id:
-                continue
-            if cutoff is not None and created_after(resource, cutoff, client.api):
-                if excluded is not None:
-                    excluded.append(resource.description)
-                continue
-            orphans.append(resource.description)
+    for resource in _list_project(client, project, resource_types):
+        if run_id is not None and resource.description["run_id"] == run_id:
+            continue
+        if cutoff is not None and created_after(resource, cutoff, client.api):
+            if excluded is not None:
+                excluded.append(resource.description)
+            continue
+        orphans.append(resource.description)
     return orphans
 
 
@@ -192,5 +200,4 @@ def find_run_resources(
     with ``run_id`` (what a teardown of that run removes), containers first, same entries."""
     L.validate_project(project)
     L.validate_run_id(run_id)
-    types = [t for t in RESOURCE_TYPES if t in resource_types]
-    return [r.description for t in types for r in _list(client.api, t, project) if r.description["run_id"] == run_id]
+    return [r.description for r in _list_project(client, project, resource_types) if r.description["run_id"] == run_id]
