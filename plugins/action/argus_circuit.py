@@ -13,15 +13,18 @@ from ansible_collections.argusai.resilience.plugins.module_utils.errors import A
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import validate_project
 from ansible_collections.argusai.resilience.plugins.plugin_utils.breaker import CircuitBreaker
 from ansible_collections.argusai.resilience.plugins.plugin_utils.breaker_action import (
-    FACT,
     SETTINGS_ARG,
     SETTINGS_VAR,
     failure,
-    read_circuits,
     read_settings,
     stored_circuits,
     transition_events,
     utc_now,
+)
+from ansible_collections.argusai.resilience.plugins.plugin_utils.breaker_store import (
+    FACT,
+    project_state,
+    with_project_state,
 )
 
 # Must match DOCUMENTATION in plugins/modules/argus_circuit.py.
@@ -59,8 +62,9 @@ class ActionModule(ActionBase):
             return result
 
         stored = stored_circuits(task_vars.get("ansible_facts"))
-        circuits, notes = read_circuits(self._templar.template(stored) if stored is not None else None)
-        breaker, breaker_notes = CircuitBreaker.from_dict(circuits.get(project), settings, f"breaker '{project}'")
+        circuits = self._templar.template(stored) if stored is not None else None
+        stored_state, notes = project_state(circuits, project)
+        breaker, breaker_notes = CircuitBreaker.from_dict(stored_state, settings, f"breaker '{project}'")
         previous = breaker.to_dict()
         transition = breaker.reset(utc_now()) if args["state"] == "reset" else None
         current = breaker.to_dict()
@@ -83,8 +87,7 @@ class ActionModule(ActionBase):
         else:
             result["msg"] = f"breaker of project '{project}' is {current['state']}"
         if transition and not self._task.check_mode:
-            circuits[project] = current
-            result["ansible_facts"] = {FACT: circuits}
+            result["ansible_facts"] = {FACT: with_project_state(circuits, project, current)}
             result[FACT] = {"project": project, **current}
         if notes or breaker_notes:
             result["warnings"] = notes + breaker_notes

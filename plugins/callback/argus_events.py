@@ -60,7 +60,11 @@ from collections import defaultdict
 from typing import Any
 
 from ansible.plugins.callback import CallbackBase
-from ansible_collections.argusai.resilience.plugins.plugin_utils.breaker_action import FACT, mark_callback_active
+from ansible_collections.argusai.resilience.plugins.plugin_utils.breaker_store import (
+    FACT,
+    BreakerStore,
+    HostFactsStore,
+)
 
 _PREFLIGHT = "argus_preflight"
 _PORTS = "argus_port_resolve"
@@ -125,8 +129,7 @@ class CallbackModule(CallbackBase):
 
     def __init__(self, display: Any = None) -> None:
         super().__init__(display=display)
-        mark_callback_active()  # before any worker is forked: the action plugins look for it
-        self._variable_manager: Any = None
+        self._store: BreakerStore | None = None
         self._events_path: str | None = None
         self._write_disabled = False
         self._written = 0
@@ -141,7 +144,7 @@ class CallbackModule(CallbackBase):
     # -- play and task results -----------------------------------------------------------------
 
     def v2_playbook_on_play_start(self, play: Any) -> None:
-        self._variable_manager = play.get_variable_manager()
+        self._store = HostFactsStore(play.get_variable_manager())
 
     def v2_runner_on_ok(self, result: Any) -> None:
         self._task_done(result)
@@ -206,22 +209,11 @@ class CallbackModule(CallbackBase):
     # -- breaker persistence -------------------------------------------------------------------
 
     def _persist(self, host: str, circuit: dict[str, Any]) -> None:
-        """Store one project's breaker in the host facts (visible to the next task, cached)."""
+        """Store one project's breaker (the ``argus_circuit`` result key) for the host."""
         project = circuit.get("project")
-        if self._variable_manager is None or not isinstance(project, str):
+        if self._store is None or not isinstance(project, str):
             return
-        state = {key: value for key, value in circuit.items() if key != "project"}
-        circuits = dict(self._stored_circuits(host))
-        circuits[project] = state
-        self._variable_manager.set_host_facts(host, {FACT: circuits})
-
-    def _stored_circuits(self, host: str) -> dict[str, Any]:
-        try:
-            facts = self._variable_manager._fact_cache.get(host)
-        except (AttributeError, KeyError):
-            return {}
-        stored = facts.get(FACT) if isinstance(facts, dict) else None
-        return stored if isinstance(stored, dict) else {}
+        self._store.save(host, project, {key: value for key, value in circuit.items() if key != "project"})
 
     # -- events file ---------------------------------------------------------------------------
 

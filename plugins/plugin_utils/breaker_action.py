@@ -3,11 +3,12 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The circuit-breaker gate shared by the action plugins of every Docker-touching module.
 
-Where the state lives: ``ansible_facts.argus_circuit[<project>]`` of the host (the facts cache).
-This action plugin reads it from the (templated) task vars and returns the new state in
-``ansible_facts`` and in the ``argus_circuit`` result key. Core keeps ``ansible_facts`` of
-successful tasks only; the ``argusai.resilience.argus_events`` callback stores the state of
-failed ones (it calls ``VariableManager.set_host_facts`` in the main process).
+Where the state lives: ``ansible_facts.argus_circuit[<project>]`` of the host (the facts cache,
+format in ``breaker_store``). This action plugin reads it from the (templated) task vars and
+returns the new state in ``ansible_facts`` and in the ``argus_circuit`` result key. Core keeps
+``ansible_facts`` of successful tasks only; the ``argusai.resilience.argus_events`` callback
+stores the state of failed ones (``breaker_store.HostFactsStore`` in the main process), and the
+action plugin warns when that callback is not loaded (:func:`events_callback_enabled`).
 
 Settings (docs/circuit-breaker.md): the variable ``argus_circuit_breaker`` (a dict with
 ``enabled``, ``failure_threshold``, ``cooldown_seconds``, ``history_size``), overridden key by
@@ -28,11 +29,12 @@ Outcome classification:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from ansible import constants as C
+from ansible import context
 from ansible.plugins.action import ActionBase
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import (
     INFRASTRUCTURE_FAILURE_CODES,
@@ -47,14 +49,17 @@ from ansible_collections.argusai.resilience.plugins.plugin_utils.breaker import 
     SettingsError,
     Transition,
 )
+from ansible_collections.argusai.resilience.plugins.plugin_utils.breaker_store import (
+    FACT,
+    project_state,
+    with_project_state,
+)
 
-FACT = "argus_circuit"
 SETTINGS_VAR = "argus_circuit_breaker"
 SETTINGS_ARG = "circuit_breaker"
 DEFAULT_PROJECT = "default"
 
-# The callback writes the main process id here; workers are forked from that process.
-CALLBACK_ENV = "ARGUS_EVENTS_CALLBACK_PID"
+EVENTS_CALLBACK = "argusai.resilience.argus_events"
 CALLBACK_WARNING = (
     "The argusai.resilience.argus_events callback is not enabled: circuit-breaker failures are not "
     "remembered between tasks and runs (ansible-core drops ansible_facts of failed tasks), so the breaker "
@@ -64,14 +69,32 @@ CALLBACK_WARNING = (
 )
 
 
-def mark_callback_active() -> None:
-    """Called by the callback in the main process, before any worker is forked."""
-    os.environ[CALLBACK_ENV] = str(os.getpid())
+def events_callback_loaded(enabled: Any, adhoc: bool, load_callback_plugins: bool) -> bool:
+    """Whether ansible-core's ``TaskQueueManager.load_callbacks`` loads the argus_events callback.
+
+    Core's rule (2.17 to 2.21) for a callback that needs enabling, as ours does: its name is in
+    ``callbacks_enabled`` and the CLI runs additional callbacks - ``ansible-playbook`` always,
+    the ad-hoc CLIs (``ansible``, ``ansible-console``) only with ``bin_ansible_callbacks``.
+    Wrappers such as ansible-runner act through that same configuration (it sets the stdout
+    callback, and ``bin_ansible_callbacks`` for ad-hoc commands), which the worker reads as core did.
+    """
+    if adhoc and not load_callback_plugins:
+        return False
+    return EVENTS_CALLBACK in (enabled or ())
 
 
-def callback_active() -> bool:
-    """True in a worker forked from a process whose callback marked itself active."""
-    return os.environ.get(CALLBACK_ENV) in (str(os.getppid()), str(os.getpid()))
+def adhoc_cli(cli_args: Mapping[str, Any]) -> bool:
+    """True when the parsed command line is ad-hoc ``ansible`` (``-m``) or ``ansible-console`` (a pattern)."""
+    return "module_name" in cli_args or "pattern" in cli_args
+
+
+def events_callback_enabled() -> bool:
+    """The decision for this run, from the configuration and command line the worker inherited.
+
+    Workers are forked from the main process after it parsed both, so they see what
+    ``load_callbacks`` saw; nothing has to be handed over at run time.
+    """
+    return events_callback_loaded(C.CALLBACKS_ENABLED, adhoc_cli(context.CLIARGS), C.DEFAULT_LOAD_CALLBACK_PLUGINS)
 
 
 def utc_now() -> datetime:
@@ -99,17 +122,6 @@ def stored_circuits(facts: Any) -> Any:
     if isinstance(nested, Mapping) and FACT in nested:
         return nested[FACT]
     return facts.get(FACT)
-
-
-def read_circuits(circuits: Any) -> tuple[dict[str, Any], list[str]]:
-    """The templated ``ansible_facts.argus_circuit`` as a dict of project -> state, and notes."""
-    if circuits is None:
-        return {}, []
-    if not isinstance(circuits, Mapping):
-        return {}, [
-            f"ansible_facts.{FACT} is not a dictionary ({type(circuits).__name__}); every breaker starts closed"
-        ]
-    return dict(circuits), []
 
 
 def breaker_key(project: Any) -> str:
@@ -203,7 +215,7 @@ class BreakerAction(ActionBase):
         del tmp
         module_args = dict(self._task.args)
         override = module_args.pop(SETTINGS_ARG, None)
-        warnings: list[str] = [] if callback_active() else [CALLBACK_WARNING]
+        warnings: list[str] = [] if events_callback_enabled() else [CALLBACK_WARNING]
         try:
             settings = read_settings(self._templar.template(task_vars.get(SETTINGS_VAR)), override)
             project = breaker_key(module_args.get("project"))
@@ -216,8 +228,9 @@ class BreakerAction(ActionBase):
             return self._finish(result, self._run_module(module_args, task_vars), [])
 
         stored = stored_circuits(task_vars.get("ansible_facts"))
-        circuits, notes = read_circuits(self._templar.template(stored) if stored is not None else None)
-        breaker, breaker_notes = CircuitBreaker.from_dict(circuits.get(project), settings, f"breaker '{project}'")
+        circuits = self._templar.template(stored) if stored is not None else None
+        stored_state, notes = project_state(circuits, project)
+        breaker, breaker_notes = CircuitBreaker.from_dict(stored_state, settings, f"breaker '{project}'")
         warnings += notes + breaker_notes
         run_id = module_args.get("run_id") if isinstance(module_args.get("run_id"), str) else None
         task_name = self._task.get_name()
@@ -238,9 +251,8 @@ class BreakerAction(ActionBase):
             )
 
         state = breaker.to_dict()
-        circuits[project] = state
         outcome[FACT] = {"project": project, **state}
-        outcome.setdefault("ansible_facts", {})[FACT] = circuits
+        outcome.setdefault("ansible_facts", {})[FACT] = with_project_state(circuits, project, state)
         events = outcome.get("argus_events")
         outcome["argus_events"] = (list(events) if isinstance(events, list) else []) + transition_events(
             transitions, breaker, project, run_id, task_name

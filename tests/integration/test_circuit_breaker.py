@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import secrets
 import socket
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, execute_playbook
+from conftest import REPO_ROOT, VENV_BIN, ansible_env, execute_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -98,6 +99,21 @@ class Runner:
         proc = execute_playbook(path, extra_vars, env=self.env(), facts_dir=self.facts, timeout=120)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         return proc
+
+    def adhoc(self, module_args: dict[str, Any], extra_vars: dict | None = None, env: dict | None = None):
+        """Ad-hoc ``ansible localhost -m argus_preflight`` with this test's fact cache and events file."""
+        cmd = [str(VENV_BIN / "ansible"), "localhost", "-m", PREFLIGHT, "-a", json.dumps(module_args)]
+        if extra_vars:
+            cmd += ["-e", json.dumps(extra_vars)]
+        return subprocess.run(
+            cmd,
+            cwd=str(REPO_ROOT),
+            env=ansible_env(self.env(**(env or {})), self.facts),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
 
     def status(self, project: str) -> dict[str, Any]:
         results, _unused = self.play([{"name": "status", CIRCUIT: {"project": project}, "register": "st"}])
@@ -332,3 +348,27 @@ def test_warns_without_the_callback_and_survives_a_bad_events_path(runner, proje
     assert output.count("argus_events: cannot write events to") == 1
     assert results["one"]["failed"] is False and results["two"]["failed"] is False
     assert proc.returncode == 0
+
+
+def test_adhoc_remembers_failures_with_bin_ansible_callbacks_and_warns_without(runner, project):
+    """Ad-hoc ``ansible`` loads the callback only with bin_ansible_callbacks (the repo ansible.cfg
+    sets it): then a failure is remembered across commands and nothing warns; without it the
+    module still runs but warns that failures are not remembered."""
+    dead = {"project": project, "docker_host": runner.dead, **FAST}
+    one = {"argus_circuit_breaker": {"failure_threshold": 1}}
+
+    proc = runner.adhoc(dead, one)
+    output = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode != 0 and "DOCKER_UNAVAILABLE" in output, output
+    assert "callback is not enabled" not in output
+    proc = runner.adhoc(dead, one)  # a second command: the breaker opened and was persisted
+    output = " ".join((proc.stdout + proc.stderr).split())
+    assert "CIRCUIT_OPEN" in output and "callback is not enabled" not in output, output
+
+    other = {**dead, "project": f"{project}-other"}
+    proc = runner.adhoc(other, one, env={"ANSIBLE_LOAD_CALLBACK_PLUGINS": "0"})
+    output = " ".join((proc.stdout + proc.stderr).split())
+    assert "argusai.resilience.argus_events callback is not enabled" in output, output
+    assert "failures are not remembered" in output
+    assert "DOCKER_UNAVAILABLE" in output
+    assert runner.status(f"{project}-other")["state"] == "closed"  # the failure was not stored

@@ -1,4 +1,5 @@
-"""Unit tests of the argus_events callback with stand-ins for results and the VariableManager."""
+"""Unit tests of the argus_events callback: stand-ins for results, ansible-core's real
+VariableManager (memory fact cache) behind the breaker store."""
 
 from __future__ import annotations
 
@@ -8,21 +9,11 @@ from types import SimpleNamespace
 from unittest import mock
 
 import pytest
+from ansible import constants as C
+from ansible.parsing.dataloader import DataLoader
+from ansible.vars.manager import VariableManager
 from ansible_collections.argusai.resilience.plugins.callback.argus_events import CallbackModule
-from ansible_collections.argusai.resilience.plugins.plugin_utils.breaker_action import CALLBACK_ENV
-
-
-class FakeCache(dict):
-    def get(self, key):  # ansible-core 2.19's cache raises KeyError for a missing host
-        return self[key]
-
-
-class FakeVariableManager:
-    def __init__(self):
-        self._fact_cache = FakeCache()
-
-    def set_host_facts(self, host, facts):
-        self._fact_cache.setdefault(host, {}).update(facts)
+from ansible_collections.argusai.resilience.plugins.plugin_utils.breaker_store import cached_host_facts
 
 
 def result(data, host="h1", task="the task", action="argusai.resilience.argus_preflight"):
@@ -35,33 +26,40 @@ def state(project, value, count=0):
 
 
 @pytest.fixture
-def callback(tmp_path, monkeypatch):
-    monkeypatch.delenv(CALLBACK_ENV, raising=False)
+def vm(monkeypatch):
+    monkeypatch.setattr(C, "CACHE_PLUGIN", "memory")  # not the developer's jsonfile cache
+    return VariableManager(loader=DataLoader())
+
+
+@pytest.fixture
+def callback(tmp_path, vm):
     cb = CallbackModule(display=mock.MagicMock(verbosity=0))
     # options come from ansible's config system (exercised by the integration tests)
     cb._events_path = str(tmp_path / "sub" / "events.jsonl")
-    cb.v2_playbook_on_play_start(SimpleNamespace(get_variable_manager=FakeVariableManager))
+    cb.v2_playbook_on_play_start(SimpleNamespace(get_variable_manager=lambda: vm))
     return cb
 
 
-def test_marks_itself_active_for_the_workers(callback):
-    assert os.environ[CALLBACK_ENV] == str(os.getpid())
+def test_no_handshake_through_the_environment():
+    """The action plugins decide from the configuration (breaker_action.events_callback_enabled)."""
+    before = dict(os.environ)
+    CallbackModule(display=mock.MagicMock(verbosity=0))
+    assert dict(os.environ) == before
 
 
-def test_failed_task_breaker_is_merged_into_the_host_facts(callback):
-    vm = callback._variable_manager
-    vm._fact_cache["h1"] = {"argus_circuit": {"blog": {"state": "open"}}, "other_fact": 1}
+def test_failed_task_breaker_is_merged_into_the_host_facts(callback, vm):
+    vm.set_host_facts("h1", {"argus_circuit": {"blog": {"state": "open"}}, "other_fact": 1})
     callback.v2_runner_on_failed(result({"failed": True, "argus_circuit": state("shop", "closed", 1)}))
-    assert vm._fact_cache["h1"]["argus_circuit"] == {
+    assert cached_host_facts(vm, "h1")["argus_circuit"] == {
         "blog": {"state": "open"},
         "shop": {"state": "closed", "failure_count": 1, "failure_threshold": 5},
     }
-    assert vm._fact_cache["h1"]["other_fact"] == 1
+    assert cached_host_facts(vm, "h1")["other_fact"] == 1
     callback.v2_runner_on_ok(result({"argus_circuit": state("shop", "closed")}, host="h2"))
-    assert vm._fact_cache["h2"]["argus_circuit"]["shop"]["failure_count"] == 0
+    assert cached_host_facts(vm, "h2")["argus_circuit"]["shop"]["failure_count"] == 0
 
 
-def test_loop_stores_the_last_item_and_writes_item_events_once(callback, tmp_path):
+def test_loop_stores_the_last_item_and_writes_item_events_once(callback, vm, tmp_path):
     items = [
         {"argus_circuit": state("shop", "closed", 4), "argus_events": [{"type": "preflight_start", "project": "shop"}]},
         {"argus_circuit": state("shop", "open", 5), "argus_events": [{"type": "circuit_open", "project": "shop"}]},
@@ -69,7 +67,7 @@ def test_loop_stores_the_last_item_and_writes_item_events_once(callback, tmp_pat
     for item in items:
         callback.v2_runner_item_on_failed(result(item))
     callback.v2_runner_on_failed(result({"failed": True, "results": items}))
-    assert callback._variable_manager._fact_cache["h1"]["argus_circuit"]["shop"]["state"] == "open"
+    assert cached_host_facts(vm, "h1")["argus_circuit"]["shop"]["state"] == "open"
     lines = [json.loads(line) for line in (tmp_path / "sub" / "events.jsonl").read_text().splitlines()]
     assert [line["type"] for line in lines] == ["preflight_start", "circuit_open"]
     assert all(line["host"] == "h1" and line["task"] == "the task" and line["project"] == "shop" for line in lines)

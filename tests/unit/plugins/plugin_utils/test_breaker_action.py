@@ -12,11 +12,12 @@ from types import SimpleNamespace
 from unittest import mock
 
 import pytest
+from ansible import constants as C
 from ansible_collections.argusai.resilience.plugins.action.argus_circuit import ActionModule as CircuitAction
 from ansible_collections.argusai.resilience.plugins.plugin_utils import breaker_action
 from ansible_collections.argusai.resilience.plugins.plugin_utils.breaker_action import (
-    CALLBACK_ENV,
     CALLBACK_WARNING,
+    EVENTS_CALLBACK,
     BreakerAction,
     classify_result,
     stored_circuits,
@@ -82,7 +83,9 @@ class Host:
 
 @pytest.fixture(autouse=True)
 def callback_enabled(monkeypatch):
-    monkeypatch.setenv(CALLBACK_ENV, str(os.getppid()))
+    """ansible-playbook with the callback in callbacks_enabled (the decision: test_callback_detection.py)."""
+    monkeypatch.setattr(C, "CALLBACKS_ENABLED", ["ansible.posix.profile_tasks", EVENTS_CALLBACK])
+    monkeypatch.setattr(breaker_action.context, "CLIARGS", {})
 
 
 def types(result):
@@ -239,28 +242,30 @@ def test_corrupted_facts_start_closed_with_a_warning():
 
 
 def test_warns_when_the_callback_is_not_enabled(monkeypatch):
-    monkeypatch.delenv(CALLBACK_ENV)
+    monkeypatch.setattr(C, "CALLBACKS_ENABLED", ["ansible.posix.profile_tasks"])
     result = Host([OK]).run({"project": "shop"})
     assert CALLBACK_WARNING in result["warnings"]
-    monkeypatch.setenv(CALLBACK_ENV, "1")  # another process's marker (e.g. an outer ansible run)
+    monkeypatch.setattr(C, "CALLBACKS_ENABLED", [EVENTS_CALLBACK])
+    # listed, but ad-hoc 'ansible' without bin_ansible_callbacks does not load it
+    monkeypatch.setattr(breaker_action.context, "CLIARGS", {"module_name": "argusai.resilience.argus_preflight"})
+    monkeypatch.setattr(C, "DEFAULT_LOAD_CALLBACK_PLUGINS", False)
     assert CALLBACK_WARNING in Host([OK]).run({"project": "shop"})["warnings"]
 
 
-def test_callback_marker_is_seen_by_forked_workers():
-    with mock.patch.dict(os.environ):
-        breaker_action.mark_callback_active()
-        assert breaker_action.callback_active()  # same process (ad-hoc in-process use)
-        pid = os.fork()
-        if pid == 0:  # the worker
-            os._exit(0 if breaker_action.callback_active() else 1)
-        _unused, status = os.waitpid(pid, 0)
-        assert os.waitstatus_to_exitcode(status) == 0
+def test_the_decision_holds_in_forked_workers():
+    """Workers are forked per task: what they inherit decides, nothing handed over at run time."""
+    assert breaker_action.events_callback_enabled()
+    pid = os.fork()
+    if pid == 0:  # the worker
+        os._exit(0 if breaker_action.events_callback_enabled() else 1)
+    _unused, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def test_module_warnings_are_kept(monkeypatch):
     result = Host([{**OK, "warnings": ["from the module"]}]).run({"project": "shop"})
     assert result["warnings"] == ["from the module"]
-    monkeypatch.delenv(CALLBACK_ENV)
+    monkeypatch.setattr(C, "CALLBACKS_ENABLED", None)
     result = Host([{**OK, "warnings": ["from the module"]}]).run({"project": "shop"})
     assert result["warnings"] == ["from the module", CALLBACK_WARNING]
 
