@@ -9,11 +9,10 @@ pick the same declarations (``e2e_config``), so a default or a bound is written 
 
 from __future__ import annotations
 
+from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.inventory import RESOURCE_TYPES
 from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import DEFAULT_TIMEOUT
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import PROJECT_NAME, RUN_ID_PATTERN
 from ansible_collections.argusai.resilience.plugins.module_utils.options import Option
-
-RESOURCE_TYPES = ("containers", "networks", "volumes")
 
 # --- every Docker module (doc fragment argusai.resilience.docker says what they share) -------
 

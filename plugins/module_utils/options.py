@@ -125,9 +125,11 @@ def doc_options(options: Sequence[Option]) -> dict[str, Any]:
     docs: dict[str, Any] = {}
     for option in options:
         description = option.lines
-        bounds = rules(option)
+        bounds = [rule for rule in rules(option) if not rule.startswith("matches")]
         if bounds:
             description = [*description, "Must be " + " and ".join(bounds) + "."]
+        if option.pattern is not None:
+            description = [*description, f"Must match C({option.pattern.pattern})."]
         if option.recreate:
             description = [*description, "Changing it recreates the container."]
         entry: dict[str, Any] = {"description": description, "type": option.type}

@@ -8,30 +8,46 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.inventory import find_orphans
-from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, from_exception, utc_now
+from ansible_collections.argusai.resilience.plugins.module_utils.errors import (
+    ArgusError,
+    from_exception,
+    invalid_input,
+    utc_now,
+)
 from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
+from ansible_collections.argusai.resilience.plugins.module_utils.module_options import PREFLIGHT
+from ansible_collections.argusai.resilience.plugins.module_utils.options import defaults
 
 PASS, WARN, FAIL, SKIPPED = "pass", "warn", "fail", "skipped"
 HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"
 GIB = 1024**3
 # Free space below the threshold fails; below WARN_FACTOR times the threshold warns.
 WARN_FACTOR = 2
+_DEFAULTS = defaults(PREFLIGHT)
 
 
 @dataclass
 class PreflightOptions:
     project: str
     run_id: str | None = None
-    disk_threshold_gb: float = 2.0
+    disk_threshold_gb: float = _DEFAULTS["disk_threshold_gb"]
     disk_paths: list[str] | None = None  # None: "/" and Docker's root dir
-    skip_disk_check: bool = False
-    skip_orphan_check: bool = False
-    daemon_timeout: float = 5.0
+    skip_disk_check: bool = _DEFAULTS["skip_disk_check"]
+    skip_orphan_check: bool = _DEFAULTS["skip_orphan_check"]
+    daemon_timeout: float = _DEFAULTS["daemon_timeout"]
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> PreflightOptions:
+        """The module's checked params; a disk path that does not exist fails before Docker is called."""
+        for path in params["disk_paths"] or []:
+            if not os.path.isabs(path) or not os.path.exists(path):
+                raise invalid_input("disk_paths", path, "must be an existing absolute path")
+        return cls(**{key: params[key] for key in cls.__dataclass_fields__})
 
 
 @dataclass

@@ -30,22 +30,9 @@ description:
 author:
   - ArgusAI team (@argusai)
 extends_documentation_fragment:
+  - argusai.resilience.module_options.argus_orphan_clean
   - argusai.resilience.docker
   - argusai.resilience.docker.EVENTS
-  - argusai.resilience.docker.PROJECT
-options:
-  run_id:
-    description:
-      - The current run. Its resources are never touched.
-      - When not set, every managed resource of the project is an orphan.
-    type: str
-  resource_types:
-    description:
-      - The kinds of resources to clean.
-    type: list
-    elements: str
-    choices: [containers, networks, volumes]
-    default: [containers, networks, volumes]
 attributes:
   check_mode:
     support: full
@@ -158,52 +145,39 @@ error:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.cleaner import CleanupOptions, OrphanCleaner
-from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.inventory import RESOURCE_TYPES
-from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
-from ansible_collections.argusai.resilience.plugins.module_utils.labels import validate_project, validate_run_id
+from ansible_collections.argusai.resilience.plugins.module_utils.module_options import (
+    DOCKER,
+    PROJECT,
+    RESOURCE_TYPES_OPTION,
+    RUN_ID,
+)
 from ansible_collections.argusai.resilience.plugins.module_utils.module_support import (
+    ModuleRun,
     cleanup_result,
-    client_for,
-    docker_argument_spec,
-    require_docker_sdk,
-    run,
+    run_module,
+)
+
+OPTIONS = (
+    PROJECT,
+    RUN_ID.but(
+        description=(
+            "The current run. Its resources are never touched.",
+            "When not set, every managed resource of the project is an orphan.",
+        )
+    ),
+    RESOURCE_TYPES_OPTION,
+    *DOCKER,
 )
 
 
-def options_from(params: dict) -> CleanupOptions:
-    """Validate every option before Docker is called."""
-    return CleanupOptions(
-        project=validate_project(params["project"]),
-        run_id=validate_run_id(params["run_id"]) if params["run_id"] is not None else None,
-        resource_types=tuple(t for t in RESOURCE_TYPES if t in params["resource_types"]),
-    )
+def core(run: ModuleRun) -> dict:
+    cleaner = OrphanCleaner(run.client(), CleanupOptions.from_params(run.params), run.events)
+    return cleanup_result(cleaner, run.check_mode)
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=docker_argument_spec(
-            project={"type": "str", "required": True},
-            run_id={"type": "str"},
-            resource_types={
-                "type": "list",
-                "elements": "str",
-                "choices": list(RESOURCE_TYPES),
-                "default": list(RESOURCE_TYPES),
-            },
-        ),
-        supports_check_mode=True,
-    )
-    events = EventLog(module.params["project"], module.params["run_id"])
-
-    def body() -> dict:
-        options = options_from(module.params)
-        require_docker_sdk(module)
-        cleaner = OrphanCleaner(client_for(module), options, events)
-        return cleanup_result(cleaner, module.check_mode)
-
-    run(module, body, events)
+    run_module(OPTIONS, core)
 
 
 if __name__ == "__main__":

@@ -25,61 +25,9 @@ description:
 author:
   - ArgusAI team (@argusai)
 extends_documentation_fragment:
+  - argusai.resilience.module_options.argus_port_resolve
   - argusai.resilience.docker
   - argusai.resilience.docker.EVENTS
-options:
-  ports:
-    description:
-      - The ports to resolve, one entry per service.
-    type: list
-    elements: dict
-    required: true
-    suboptions:
-      name:
-        description:
-          - The service name; the key of RV(ports). Names must be unique within the list.
-        type: str
-        required: true
-      port:
-        description:
-          - The preferred host port, an integer from 1 to 65535 (a numeric string is accepted).
-          - Anything else fails with C(INVALID_INPUT) before any port is probed.
-        type: raw
-        required: true
-      protocol:
-        description:
-          - V(tcp) or V(udp). Anything else fails with C(INVALID_INPUT).
-        type: str
-        default: tcp
-  strategy:
-    description:
-      - V(auto) picks the next free port when the preferred one is taken and reports it in RV(mappings).
-      - V(fail) fails with C(PORT_CONFLICT) when any preferred port is taken.
-    type: str
-    choices: [auto, fail]
-    default: auto
-  max_attempts:
-    description:
-      - How many candidate ports to examine per entry, the preferred port included (1 to 65535).
-      - When none of them is free, the task fails with C(PORT_EXHAUSTION).
-    type: int
-    default: 100
-  bind_address:
-    description:
-      - The host address the ports will be published on, an IPv4 or IPv6 literal (V(localhost) means V(127.0.0.1)).
-      - The wildcards V(0.0.0.0) and V(::) probe both IPv4 and, where the host has it, IPv6.
-    type: str
-    default: 0.0.0.0
-  project:
-    description:
-      - The E2E project, used for events and for the lease owner C(<project>/<name>), so that a re-run
-        of the same project gets back a port it leased itself a moment ago.
-      - Must match V(^[a-z0-9][a-z0-9_.-]{0,62}$).
-    type: str
-  run_id:
-    description:
-      - The current run, reported in the events.
-    type: str
 attributes:
   check_mode:
     support: full
@@ -183,79 +131,57 @@ error:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
-from ansible_collections.argusai.resilience.plugins.module_utils.labels import validate_project, validate_run_id
-from ansible_collections.argusai.resilience.plugins.module_utils.module_support import (
-    client_for,
-    docker_argument_spec,
-    require_docker_sdk,
-    run,
+from ansible_collections.argusai.resilience.plugins.module_utils.module_options import (
+    DOCKER,
+    PORT_RESOLVE,
+    PROJECT,
+    RUN_ID,
 )
-from ansible_collections.argusai.resilience.plugins.module_utils.ports.probe import (
-    validate_bind_address,
-    validate_max_attempts,
+from ansible_collections.argusai.resilience.plugins.module_utils.module_support import ModuleRun, run_module
+from ansible_collections.argusai.resilience.plugins.module_utils.ports.probe import validate_bind_address
+from ansible_collections.argusai.resilience.plugins.module_utils.ports.resolver import PortResolver, validate_requests
+
+OPTIONS = (
+    *PORT_RESOLVE,
+    PROJECT.but(
+        required=False,
+        description=(
+            "The E2E project, used for events and for the lease owner C(<project>/<name>), so that a re-run of the "
+            "same project gets back a port it leased itself a moment ago.",
+        ),
+    ),
+    RUN_ID.but(description="The current run, reported in the events."),
+    *DOCKER,
 )
-from ansible_collections.argusai.resilience.plugins.module_utils.ports.resolver import (
-    PortResolver,
-    validate_requests,
-)
+
+
+def core(run: ModuleRun) -> dict:
+    params = run.params
+    # every input is checked before a socket or Docker is touched
+    requests = validate_requests(params["ports"])
+    bind_address = validate_bind_address(params["bind_address"])
+    resolver = PortResolver(
+        client=run.client(),
+        bind_address=bind_address,
+        max_attempts=params["max_attempts"],
+        events=run.events,
+        owner_prefix=params["project"],
+        lease=not run.check_mode,
+    )
+    resolution = resolver.resolve(requests, params["strategy"])
+    for warning in resolution.warnings:
+        run.warn(warning)
+    mappings = [mapping.to_dict() for mapping in resolution.mappings]
+    return {
+        "changed": False,
+        "mappings": mappings,
+        "ports": resolution.ports,
+        "ansible_facts": {"argus_port_mappings": mappings},
+    }
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=docker_argument_spec(
-            ports={
-                "type": "list",
-                "elements": "dict",
-                "required": True,
-                "options": {
-                    "name": {"type": "str", "required": True},
-                    "port": {"type": "raw", "required": True},
-                    "protocol": {"type": "str", "default": "tcp"},
-                },
-            },
-            strategy={"type": "str", "choices": ["auto", "fail"], "default": "auto"},
-            max_attempts={"type": "int", "default": 100},
-            bind_address={"type": "str", "default": "0.0.0.0"},
-            project={"type": "str"},
-            run_id={"type": "str"},
-        ),
-        supports_check_mode=True,
-    )
-    params = module.params
-    events = EventLog(params["project"], params["run_id"])
-
-    def body() -> dict:
-        # every input is validated before a socket or Docker is touched
-        project = validate_project(params["project"]) if params["project"] is not None else None
-        if params["run_id"] is not None:
-            validate_run_id(params["run_id"])
-        requests = validate_requests(params["ports"])
-        max_attempts = validate_max_attempts(params["max_attempts"])
-        bind_address = validate_bind_address(params["bind_address"])
-        require_docker_sdk(module)
-        client = client_for(module)
-        resolver = PortResolver(
-            client=client,
-            bind_address=bind_address,
-            max_attempts=max_attempts,
-            events=events,
-            owner_prefix=project,
-            lease=not module.check_mode,
-        )
-        resolution = resolver.resolve(requests, params["strategy"])
-        for warning in resolution.warnings:
-            module.warn(warning)
-        mappings = [mapping.to_dict() for mapping in resolution.mappings]
-        return {
-            "changed": False,
-            "mappings": mappings,
-            "ports": resolution.ports,
-            "ansible_facts": {"argus_port_mappings": mappings},
-        }
-
-    run(module, body, events)
+    run_module(OPTIONS, core)
 
 
 if __name__ == "__main__":

@@ -19,46 +19,9 @@ description:
 author:
   - ArgusAI team (@argusai)
 extends_documentation_fragment:
+  - argusai.resilience.module_options.argus_preflight
   - argusai.resilience.docker
   - argusai.resilience.docker.EVENTS
-  - argusai.resilience.docker.PROJECT
-options:
-  run_id:
-    description:
-      - The current run. Its resources are not orphans.
-      - When not set, every managed resource of the project counts as an orphan.
-    type: str
-  disk_threshold_gb:
-    description:
-      - Free space in GiB below which the disk check fails with C(DISK_SPACE_LOW).
-      - Below twice this value the check warns, which makes the report V(degraded).
-    type: float
-    default: 2
-  disk_paths:
-    description:
-      - Absolute paths whose file systems are checked.
-      - Defaults to C(/) and Docker's root directory (from C(docker info)) when the daemon runs on this host.
-    type: list
-    elements: path
-  skip_disk_check:
-    description: Skip the disk check; it is reported as V(skipped).
-    type: bool
-    default: false
-  skip_orphan_check:
-    description: Skip the orphan check; it is reported as V(skipped).
-    type: bool
-    default: false
-  daemon_timeout:
-    description:
-      - Seconds to wait for the daemon to answer before the check fails with C(DOCKER_UNAVAILABLE).
-    type: float
-    default: 5
-  fail_on_unhealthy:
-    description:
-      - Fail the task when the report is V(unhealthy), with the structured error of the first failed check.
-      - When V(false), the task succeeds and the caller reads RV(report.overall).
-    type: bool
-    default: true
 attributes:
   check_mode:
     support: full
@@ -136,18 +99,16 @@ error:
   type: dict
 """
 
-import os
-
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, invalid_input
-from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
-from ansible_collections.argusai.resilience.plugins.module_utils.labels import validate_project, validate_run_id
+from ansible_collections.argusai.resilience.plugins.module_utils.module_options import (
+    DOCKER,
+    PREFLIGHT,
+    PROJECT,
+    RUN_ID,
+)
 from ansible_collections.argusai.resilience.plugins.module_utils.module_support import (
     FailWithResult,
-    client_for,
-    docker_argument_spec,
-    require_docker_sdk,
-    run,
+    ModuleRun,
+    run_module,
 )
 from ansible_collections.argusai.resilience.plugins.module_utils.preflight import (
     UNHEALTHY,
@@ -155,54 +116,29 @@ from ansible_collections.argusai.resilience.plugins.module_utils.preflight impor
     PreflightOptions,
 )
 
+OPTIONS = (
+    PROJECT,
+    RUN_ID.but(
+        description=(
+            "The current run. Its resources are not orphans.",
+            "When not set, every managed resource of the project counts as an orphan.",
+        )
+    ),
+    *PREFLIGHT,
+    *DOCKER,
+)
 
-def options_from(params: dict) -> PreflightOptions:
-    """Validate every option before Docker is called."""
-    if params["disk_threshold_gb"] < 0:
-        raise invalid_input("disk_threshold_gb", params["disk_threshold_gb"], "must be >= 0")
-    if params["daemon_timeout"] <= 0:
-        raise invalid_input("daemon_timeout", params["daemon_timeout"], "must be > 0")
-    for path in params["disk_paths"] or []:
-        if not os.path.isabs(path) or not os.path.exists(path):
-            raise invalid_input("disk_paths", path, "must be an existing absolute path")
-    return PreflightOptions(
-        project=validate_project(params["project"]),
-        run_id=validate_run_id(params["run_id"]) if params["run_id"] is not None else None,
-        disk_threshold_gb=params["disk_threshold_gb"],
-        disk_paths=params["disk_paths"],
-        skip_disk_check=params["skip_disk_check"],
-        skip_orphan_check=params["skip_orphan_check"],
-        daemon_timeout=params["daemon_timeout"],
-    )
+
+def core(run: ModuleRun) -> dict:
+    checker = PreflightChecker(PreflightOptions.from_params(run.params), run.client, run.events)
+    report = checker.run()
+    if report["overall"] == UNHEALTHY and run.params["fail_on_unhealthy"]:
+        raise FailWithResult(checker.failure, report=report)  # an unhealthy report always has a failed check
+    return {"changed": False, "report": report, "ansible_facts": {"argus_preflight": report}}
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=docker_argument_spec(
-            project={"type": "str", "required": True},
-            run_id={"type": "str"},
-            disk_threshold_gb={"type": "float", "default": 2},
-            disk_paths={"type": "list", "elements": "path"},
-            skip_disk_check={"type": "bool", "default": False},
-            skip_orphan_check={"type": "bool", "default": False},
-            daemon_timeout={"type": "float", "default": 5},
-            fail_on_unhealthy={"type": "bool", "default": True},
-        ),
-        supports_check_mode=True,
-    )
-    events = EventLog(module.params["project"], module.params["run_id"])
-
-    def body() -> dict:
-        options = options_from(module.params)
-        require_docker_sdk(module)
-        checker = PreflightChecker(options, lambda seconds: client_for(module, connect_timeout=seconds), events)
-        report = checker.run()
-        if report["overall"] == UNHEALTHY and module.params["fail_on_unhealthy"]:
-            error: ArgusError = checker.failure  # an unhealthy report always has a failed check
-            raise FailWithResult(error, report=report)
-        return {"changed": False, "report": report, "ansible_facts": {"argus_preflight": report}}
-
-    run(module, body, events)
+    run_module(OPTIONS, core)
 
 
 if __name__ == "__main__":

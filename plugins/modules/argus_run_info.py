@@ -19,15 +19,9 @@ description:
 author:
   - ArgusAI team (@argusai)
 extends_documentation_fragment:
+  - argusai.resilience.module_options.argus_run_info
   - argusai.resilience.docker
   - argusai.resilience.docker.EVENTS
-  - argusai.resilience.docker.PROJECT
-options:
-  run_id:
-    description:
-      - The run. Must match V(^[a-z0-9][a-z0-9_.-]{0,62}$).
-    type: str
-    required: true
 attributes:
   check_mode:
     support: full
@@ -79,47 +73,31 @@ error:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.inventory import find_run_resources
 from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.run_containers import (
     container_summary,
     list_containers,
     published_ports,
 )
-from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
-from ansible_collections.argusai.resilience.plugins.module_utils.labels import validate_project, validate_run_id
-from ansible_collections.argusai.resilience.plugins.module_utils.module_support import (
-    client_for,
-    docker_argument_spec,
-    require_docker_sdk,
-    run,
-)
+from ansible_collections.argusai.resilience.plugins.module_utils.module_options import DOCKER, PROJECT, RUN_ID
+from ansible_collections.argusai.resilience.plugins.module_utils.module_support import ModuleRun, run_module
+
+OPTIONS = (PROJECT, RUN_ID.but(description="The run.", required=True), *DOCKER)
+
+
+def core(run: ModuleRun) -> dict:
+    project, run_id = run.params["project"], run.params["run_id"]
+    containers = list_containers(run.client(), project, run_id)
+    return {
+        "changed": False,
+        "resources": find_run_resources(run.client(), project, run_id),
+        "containers": [container_summary(row) for row in containers],
+        "published": published_ports(containers),
+    }
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=docker_argument_spec(
-            project={"type": "str", "required": True},
-            run_id={"type": "str", "required": True},
-        ),
-        supports_check_mode=True,
-    )
-    events = EventLog(module.params["project"], module.params["run_id"])
-
-    def body() -> dict:
-        project = validate_project(module.params["project"])
-        run_id = validate_run_id(module.params["run_id"])
-        require_docker_sdk(module)
-        client = client_for(module)
-        containers = list_containers(client, project, run_id)
-        return {
-            "changed": False,
-            "resources": find_run_resources(client, project, run_id),
-            "containers": [container_summary(row) for row in containers],
-            "published": published_ports(containers),
-        }
-
-    run(module, body, events)
+    run_module(OPTIONS, core)
 
 
 if __name__ == "__main__":

@@ -25,22 +25,9 @@ description:
 author:
   - ArgusAI team (@argusai)
 extends_documentation_fragment:
+  - argusai.resilience.module_options.argus_teardown
   - argusai.resilience.docker
   - argusai.resilience.docker.EVENTS
-  - argusai.resilience.docker.PROJECT
-options:
-  run_id:
-    description:
-      - The run to remove. Must match V(^[a-z0-9][a-z0-9_.-]{0,62}$).
-    type: str
-    required: true
-  resource_types:
-    description:
-      - The kinds of resources to remove.
-    type: list
-    elements: str
-    choices: [containers, networks, volumes]
-    default: [containers, networks, volumes]
 attributes:
   check_mode:
     support: full
@@ -108,48 +95,30 @@ error:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.cleaner import CleanupOptions
-from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.inventory import RESOURCE_TYPES
 from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.teardown import RunTeardown
-from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
-from ansible_collections.argusai.resilience.plugins.module_utils.labels import validate_project, validate_run_id
-from ansible_collections.argusai.resilience.plugins.module_utils.module_support import (
-    cleanup_result,
-    client_for,
-    docker_argument_spec,
-    require_docker_sdk,
-    run,
+from ansible_collections.argusai.resilience.plugins.module_utils.module_options import (
+    DOCKER,
+    PROJECT,
+    RESOURCE_TYPES_OPTION,
+    RUN_ID,
 )
+from ansible_collections.argusai.resilience.plugins.module_utils.module_support import (
+    ModuleRun,
+    cleanup_result,
+    run_module,
+)
+
+OPTIONS = (PROJECT, RUN_ID.but(description="The run to remove.", required=True), RESOURCE_TYPES_OPTION, *DOCKER)
+
+
+def core(run: ModuleRun) -> dict:
+    teardown = RunTeardown(run.client(), CleanupOptions.from_params(run.params), run.events)
+    return cleanup_result(teardown, run.check_mode)
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=docker_argument_spec(
-            project={"type": "str", "required": True},
-            run_id={"type": "str", "required": True},
-            resource_types={
-                "type": "list",
-                "elements": "str",
-                "choices": list(RESOURCE_TYPES),
-                "default": list(RESOURCE_TYPES),
-            },
-        ),
-        supports_check_mode=True,
-    )
-    events = EventLog(module.params["project"], module.params["run_id"])
-
-    def body() -> dict:
-        options = CleanupOptions(
-            project=validate_project(module.params["project"]),
-            run_id=validate_run_id(module.params["run_id"]),
-            resource_types=tuple(t for t in RESOURCE_TYPES if t in module.params["resource_types"]),
-        )
-        require_docker_sdk(module)
-        teardown = RunTeardown(client_for(module), options, events)
-        return cleanup_result(teardown, module.check_mode)
-
-    run(module, body, events)
+    run_module(OPTIONS, core)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -76,6 +76,12 @@ class CleanupOptions:
                 )
         if self.workers < 1:
             raise ArgusError("INVALID_INPUT", "workers must be >= 1", {"field": "workers", "value": self.workers})
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> CleanupOptions:
+        """From a module's checked params (``project``, ``run_id``, ``resource_types`` in any order)."""
+        types = tuple(t for t in RESOURCE_TYPES if t in params["resource_types"])
+        return cls(project=params["project"], run_id=params["run_id"], resource_types=types)
 
 
 def _is_not_found(exc: BaseException) -> bool:

@@ -22,7 +22,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.guard.event_str
     EventStream,
     parse_docker_time,
 )
-from ansible_collections.argusai.resilience.plugins.module_utils.guard_spec import ContainerSpec
+from ansible_collections.argusai.resilience.plugins.module_utils.guard.spec import ContainerSpec
 
 
 @dataclass

@@ -19,7 +19,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.errors import A
 from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
 from ansible_collections.argusai.resilience.plugins.module_utils.guard import diagnostics
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.outcome import GuardOutcome
-from ansible_collections.argusai.resilience.plugins.module_utils.guard_spec import CONFIG_HASH, ContainerSpec, PortSpec
+from ansible_collections.argusai.resilience.plugins.module_utils.guard.spec import CONFIG_HASH, ContainerSpec, PortSpec
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import RUN_ID, is_managed, resource_labels
 
 MAX_PORT_RETRIES = 3

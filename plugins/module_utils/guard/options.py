@@ -129,3 +129,16 @@ CONTAINER_ITEM_OPTIONS = tuple(
     option.but(required=True, description="Name of the container.") if option.name == "name" else option
     for option in CONTAINER_OPTIONS
 )
+
+CONTAINERS = Option(
+    "containers",
+    "list",
+    (
+        "Several containers, supervised concurrently. Each item takes the per-container options above with the "
+        "same defaults. Mutually exclusive with O(name).",
+        "Every container is brought to its state even when another one fails; the task then fails with the error "
+        "of the first failed container (in list order) and C(details.failed_containers).",
+    ),
+    elements="dict",
+    suboptions=CONTAINER_ITEM_OPTIONS,
+)

@@ -22,7 +22,6 @@ from typing import Any
 
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import invalid_input
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.options import CONTAINER_OPTIONS, DEFAULTS
-from ansible_collections.argusai.resilience.plugins.module_utils.labels import validate_project, validate_run_id
 from ansible_collections.argusai.resilience.plugins.module_utils.options import Problems, validate_value
 
 CONFIG_HASH = "argusai.config-hash"
@@ -208,6 +207,15 @@ def spec_from_params(params: Mapping[str, Any], prefix: str = "") -> ContainerSp
     return ContainerSpec(**values)
 
 
-def validate_identity(project: Any, run_id: Any) -> tuple[str, str | None]:
-    """Project (required) and run id (optional) of a guard call."""
-    return validate_project(project), (validate_run_id(run_id) if run_id is not None else None)
+def specs_from_params(params: Mapping[str, Any]) -> list[ContainerSpec]:
+    """Every container of a guard call (the single form, or each ``containers`` item), validated."""
+    if params.get("containers") is None:
+        return [spec_from_params(params)]
+    if not params["containers"]:
+        raise invalid_input("containers", [], "must list at least one container")
+    specs = [spec_from_params(item, f"containers[{index}].") for index, item in enumerate(params["containers"])]
+    names = [spec.name for spec in specs]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise invalid_input("containers", duplicates, "container names must be unique")
+    return specs

@@ -39,7 +39,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.guard.outcome i
     START,
     GuardOutcome,
 )
-from ansible_collections.argusai.resilience.plugins.module_utils.guard_spec import CONFIG_HASH, ContainerSpec
+from ansible_collections.argusai.resilience.plugins.module_utils.guard.spec import CONFIG_HASH, ContainerSpec
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import RUN_ID, new_run_id
 
 

@@ -9,8 +9,8 @@ import pytest
 from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
 from ansible_collections.argusai.resilience.plugins.module_utils.guard import containers as containers_mod
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.event_stream import WATCHDOG_SLACK_SECONDS
+from ansible_collections.argusai.resilience.plugins.module_utils.guard.spec import CONFIG_HASH, spec_from_params
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.supervisor import ContainerGuardian
-from ansible_collections.argusai.resilience.plugins.module_utils.guard_spec import CONFIG_HASH, spec_from_params
 
 PROJECT = "shop"
 

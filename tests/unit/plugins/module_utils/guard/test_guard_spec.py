@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError
-from ansible_collections.argusai.resilience.plugins.module_utils.guard_spec import parse_memory, spec_from_params
+from ansible_collections.argusai.resilience.plugins.module_utils.guard.spec import parse_memory, spec_from_params
 
 BASE = {"name": "web", "image": "testbox:latest"}
 
@@ -65,7 +65,7 @@ def test_defaults_and_conversions():
         (dict(BASE, backoff="fibonacci"), "backoff"),
         (dict(BASE, backoff_initial_ms=5000, backoff_max_ms=100), "backoff_max_ms"),
         (dict(BASE, max_restarts=-1), "max_restarts"),
-        (dict(BASE, healthcheck={"interval": 1}), "healthcheck"),
+        (dict(BASE, healthcheck={"interval": 1}), "healthcheck.test"),
         (dict(BASE, healthcheck={"test": "true", "retries": 0}), "healthcheck.retries"),
         (dict(BASE, env={"A=B": "x"}), "env"),
         (dict(BASE, command=[]), "command"),
@@ -115,3 +115,17 @@ def test_huge_numbers_are_refused(key, value):
         spec_from_params(params)
     assert info.value.code == "INVALID_INPUT"
     assert info.value.details["field"] == key
+
+
+def test_every_problem_of_a_container_is_reported_at_once():
+    params = dict(BASE, memory="5m", backoff="fibonacci", aliases=["api"], env={"A=B": "x"}, max_restarts=-1)
+    with pytest.raises(ArgusError) as info:
+        spec_from_params(params, prefix="services[0].")
+    fields = {problem["field"] for problem in info.value.details["errors"]}
+    assert fields == {
+        "services[0].memory",
+        "services[0].backoff",
+        "services[0].aliases",
+        "services[0].env",
+        "services[0].max_restarts",
+    }
