@@ -11,7 +11,7 @@ Two scenarios:
   * all-up - every target answers: the cost is spawning one exec per target (CPU on the Docker
     host), so threads gain at most what the host's cores allow;
   * 5-hung - one mock is paused and its accept queue filled, so its five targets never complete
-    the TCP handshake and each probe waits its full timeout (1 s): what threads are for.
+    the TCP handshake and each probe waits its full probe_timeout (1 s): what threads are for.
 
 Timed side by side, alternating, in the same run:
   * concurrent - NetworkVerifier as the module runs it (up to 10 threads);
@@ -33,8 +33,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "build", "collections"))
 
 import docker  # noqa: E402
-from ansible_collections.argusai.resilience.plugins.module_utils import network_verifier as nv  # noqa: E402
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import resource_labels  # noqa: E402
+from ansible_collections.argusai.resilience.plugins.module_utils.network.options import (  # noqa: E402
+    MAX_WORKERS,
+    VerifyOptions,
+    parse_targets,
+)
+from ansible_collections.argusai.resilience.plugins.module_utils.network.verifier import NetworkVerifier  # noqa: E402
 
 IMAGE = "argusai/testbox:latest"
 MOCKS = 4
@@ -84,31 +89,31 @@ def teardown(client, project: str) -> None:
         network.remove()
 
 
-def timed(client, project, container, network, targets, workers, timeout=5) -> tuple[float, dict]:
-    options = nv.VerifyOptions(
+def timed(client, project, container, network, targets, workers, probe_timeout=5) -> tuple[float, dict]:
+    options = VerifyOptions(
         project=project,
         container=container,
         network=network,
-        targets=nv.parse_targets(targets),
-        timeout=timeout,
+        targets=parse_targets(targets),
+        probe_timeout=probe_timeout,
         wait_seconds=0,
         probe_image=IMAGE,
         max_workers=workers,
     )
     started = time.perf_counter()
-    verifier = nv.NetworkVerifier(client, options)
+    verifier = NetworkVerifier(client, options)
     report = verifier.run()
     return time.perf_counter() - started, report
 
 
-def compare(client, project, container, network, targets, rounds, timeout, expect_up) -> None:
-    modes = {"concurrent": nv.MAX_WORKERS, "sequential": 1}
+def compare(client, project, container, network, targets, rounds, probe_timeout, expect_up) -> None:
+    modes = {"concurrent": MAX_WORKERS, "sequential": 1}
     times: dict[str, list[float]] = {mode: [] for mode in modes}
     for round_number in range(1, rounds + 1):
         order = list(modes) if round_number % 2 else list(reversed(modes))
         line = []
         for mode in order:
-            elapsed, report = timed(client, project, container, network, targets, modes[mode], timeout)
+            elapsed, report = timed(client, project, container, network, targets, modes[mode], probe_timeout)
             up = sum(1 for r in report["results"] if r["reachable"])
             assert up == expect_up, f"{up} reachable, expected {expect_up}"
             times[mode].append(elapsed)
@@ -116,7 +121,7 @@ def compare(client, project, container, network, targets, rounds, timeout, expec
         print(f"  round {round_number}: " + "   ".join(line))
     concurrent = statistics.median(times["concurrent"])
     sequential = statistics.median(times["sequential"])
-    print(f"  median concurrent ({nv.MAX_WORKERS} threads): {concurrent * 1000:8.1f} ms")
+    print(f"  median concurrent ({MAX_WORKERS} threads): {concurrent * 1000:8.1f} ms")
     print(f"  median sequential (1 thread)  : {sequential * 1000:8.1f} ms")
     print(f"  ratio sequential / concurrent : {sequential / concurrent:.2f}x")
 
@@ -131,7 +136,7 @@ def main() -> None:
     try:
         tests, network, targets, mocks = setup(client, project, args.targets)
         # wait until every mock answers once (startup is not what is measured)
-        _elapsed, report = timed(client, project, tests.name, network, targets, nv.MAX_WORKERS)
+        _elapsed, report = timed(client, project, tests.name, network, targets, MAX_WORKERS)
         if not report["all_reachable"]:
             raise SystemExit(f"setup failed: {[r for r in report['results'] if not r['reachable']]}")
         print(f"{len(targets)} targets, probe {report['probe']['method']}, {args.rounds} rounds each (alternating)")
@@ -139,7 +144,7 @@ def main() -> None:
         compare(client, project, tests.name, network, targets, args.rounds, 5, len(targets))
         hung = sum(1 for t in targets if t["host"].startswith("svc") and int(t["host"][3:]) < len(targets) // MOCKS)
         hang(tests, mocks[0])
-        print(f"{hung}-hung: {hung} of {len(targets)} targets on a hung service, timeout 1 s")
+        print(f"{hung}-hung: {hung} of {len(targets)} targets on a hung service, probe_timeout 1 s")
         compare(client, project, tests.name, network, targets, args.rounds, 1, len(targets) - hung)
     finally:
         for mock in client.containers.list(filters={"label": f"argusai.project={project}", "status": "paused"}):

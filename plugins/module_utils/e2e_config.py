@@ -201,7 +201,9 @@ RESILIENCE_SCHEMA: dict[str, Field] = {
             "verify_connectivity": _f(
                 "bool", "Check every mock and service port from the test container.", default=True
             ),
-            "timeout": _f("int", "Seconds per probe.", default=5, minimum=1, maximum=3600),
+            "probe_timeout": _f(
+                "int", "Seconds each probe step (DNS lookup, TCP connect) may take.", default=5, minimum=1, maximum=3600
+            ),
             "wait_seconds": _f(
                 "int", "Seconds to keep retrying unreachable targets.", default=30, minimum=0, maximum=3600
             ),

@@ -71,14 +71,13 @@ options:
         description: The TCP port the service listens on inside its container.
         type: int
         required: true
-  timeout:
+  probe_timeout:
     description:
-      - Seconds each probe (one DNS lookup, one TCP connect) may take.
-      - This module has one O(timeout) option for both of its bounds - the common Docker option
-        of the same name is not separate here. Each Docker API request of the module (inspect,
-        exec) is bounded by O(timeout) + 30 seconds, which is always longer than one probe.
-      - A C(timeout) set for the whole C(group/argusai.resilience.docker) in C(module_defaults)
-        applies here too, as the per-probe timeout; set O(timeout) on the task to override it.
+      - Seconds each probe step (one DNS lookup, one TCP connect) may take. From V(1) to V(3600).
+      - One probe (a lookup and a connect) runs in one C(docker exec), which is one Docker API
+        request, so O(timeout) must be more than 2 * (O(probe_timeout) + 1) seconds (V(12) with
+        the default); otherwise the module fails with C(INVALID_INPUT) naming O(timeout) before
+        calling Docker.
     type: int
     default: 5
   wait_seconds:
@@ -104,6 +103,8 @@ attributes:
 notes:
   - C(changed) is always V(false).
   - The probes are C(docker exec) calls, so the test container must be running.
+  - O(timeout) is the Docker API request timeout, as in every module of the collection; the
+    per-probe bound is O(probe_timeout).
   - In RV(report.results), C(dns_resolved) and C(reachable) are V(null) when the probe could not run.
 seealso:
   - module: argusai.resilience.argus_container_guard
@@ -207,30 +208,27 @@ error:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import connect
 from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
 from ansible_collections.argusai.resilience.plugins.module_utils.module_support import (
     FailWithResult,
+    client_for,
     docker_argument_spec,
     require_docker_sdk,
     run,
 )
-from ansible_collections.argusai.resilience.plugins.module_utils.network_verifier import (
+from ansible_collections.argusai.resilience.plugins.module_utils.network.options import (
     DEFAULT_PROBE_IMAGE,
-    DEFAULT_TIMEOUT,
+    DEFAULT_PROBE_TIMEOUT,
     DEFAULT_WAIT_SECONDS,
-    NetworkVerifier,
     VerifyOptions,
     parse_targets,
     validate_options,
 )
-
-# Each Docker API request may take this much longer than one probe.
-API_GRACE_SECONDS = 30
+from ansible_collections.argusai.resilience.plugins.module_utils.network.verifier import NetworkVerifier
 
 
 def options_from(params: dict) -> VerifyOptions:
-    """Validate every option before Docker is called."""
+    """Validate every option before Docker is called; ``timeout`` is the Docker API timeout."""
     return validate_options(
         VerifyOptions(
             project=params["project"],
@@ -238,10 +236,11 @@ def options_from(params: dict) -> VerifyOptions:
             container=params["container"],
             network=params["network"],
             targets=parse_targets(params["targets"]),
-            timeout=params["timeout"],
+            probe_timeout=params["probe_timeout"],
             wait_seconds=params["wait_seconds"],
             probe_image=params["probe_image"],
-        )
+        ),
+        api_timeout=params["timeout"],
     )
 
 
@@ -262,7 +261,7 @@ def main() -> None:
                     "port": {"type": "int", "required": True},
                 },
             },
-            timeout={"type": "int", "default": DEFAULT_TIMEOUT},
+            probe_timeout={"type": "int", "default": DEFAULT_PROBE_TIMEOUT},
             wait_seconds={"type": "int", "default": DEFAULT_WAIT_SECONDS},
             probe_image={"type": "str", "default": DEFAULT_PROBE_IMAGE},
         ),
@@ -273,7 +272,7 @@ def main() -> None:
     def body() -> dict:
         options = options_from(module.params)
         require_docker_sdk(module)
-        client = connect(module.params["docker_host"], options.timeout + API_GRACE_SECONDS)
+        client = client_for(module)
         try:
             verifier = NetworkVerifier(client, options, events)
             report = verifier.run()

@@ -17,9 +17,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "build" / "collections"))
 
-from ansible_collections.argusai.resilience.plugins.module_utils import network_verifier as nv  # noqa: E402
 from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog  # noqa: E402
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import resource_labels  # noqa: E402
+from ansible_collections.argusai.resilience.plugins.module_utils.network.options import (  # noqa: E402
+    VerifyOptions,
+    parse_targets,
+)
+from ansible_collections.argusai.resilience.plugins.module_utils.network.parsers import EXEC_NOT_RUNNABLE  # noqa: E402
+from ansible_collections.argusai.resilience.plugins.module_utils.network.prober import Prober  # noqa: E402
+from ansible_collections.argusai.resilience.plugins.module_utils.network.verifier import NetworkVerifier  # noqa: E402
 
 MODULE = "argusai.resilience.argus_network_verify"
 
@@ -66,7 +72,7 @@ class Env:
             "container": self.tests.name,
             "network": self.network,
             "targets": targets,
-            "timeout": 2,
+            "probe_timeout": 2,
             "wait_seconds": 1,
             "probe_image": self.image,
         }
@@ -175,18 +181,18 @@ def test_container_on_another_network_is_not_resolved(env, docker_client, run_mo
 
 def test_late_listener_is_found_within_wait_seconds(env, docker_client):
     web_port = port()
-    options = nv.VerifyOptions(
+    options = VerifyOptions(
         project=env.project,
         container=env.tests.name,
         network=env.network,
-        targets=nv.parse_targets([{"name": "late", "host": "late", "port": web_port}]),
-        timeout=2,
+        targets=parse_targets([{"name": "late", "host": "late", "port": web_port}]),
+        probe_timeout=2,
         wait_seconds=20,
         probe_image=env.image,
     )
     env.mock("late", web_port, delay=3)  # listens 3 s after it starts
     started = time.monotonic()
-    verifier = nv.NetworkVerifier(docker_client, options, EventLog(env.project, "it"))
+    verifier = NetworkVerifier(docker_client, options, EventLog(env.project, "it"))
     report = verifier.run()
     elapsed = time.monotonic() - started
     (res,) = report["results"]
@@ -195,6 +201,48 @@ def test_late_listener_is_found_within_wait_seconds(env, docker_client):
     assert 2.5 < elapsed < 20
     checks = [e["data"] for e in verifier.events.events if e["type"] == "network_check"]
     assert checks[0]["reachable"] is False and checks[-1]["reachable"] is True and checks[-1]["final"] is True
+
+
+def test_each_probe_mode_in_busybox(env, docker_client):
+    """The one sh probe in its three modes, in the busybox test container."""
+    web_port = port()
+    mock = env.mock("payments", web_port)
+    listening(mock, web_port)
+    address = env.ip(mock)
+    options = VerifyOptions(
+        project=env.project,
+        container=env.tests.name,
+        targets=parse_targets([{"name": "payments", "host": "payments", "port": web_port}]),
+        probe_timeout=2,
+        probe_image=env.image,
+    )
+    prober = Prober(docker_client.api, options)
+    kit, reason = prober.probe_kit(docker_client.api.inspect_container(env.tests.id))
+    assert reason is None and kit.method == "nslookup+nc-e"
+    assert prober.resolve(kit, "payments").addresses == [address]
+    assert prober.resolve(kit, f"nosuch-{secrets.token_hex(3)}").state == "not_found"
+    assert prober.connect(kit, address, web_port).state == "open"
+    refused = prober.connect(kit, address, web_port + 1)
+    assert (refused.state, refused.error) == ("closed", "Connection refused")
+    resolution, picked, connection = prober.resolve_and_connect(kit, "payments", web_port, [address])
+    assert resolution.addresses == [address] and picked == address and connection.state == "open"
+    resolution, picked, connection = prober.resolve_and_connect(kit, "payments", web_port, ["10.0.0.1"])
+    assert resolution.addresses == [address] and picked is None and connection is None  # not allowed: not probed
+
+
+def test_timeout_is_the_docker_api_timeout(env, run_module):
+    web_port = port()
+    mock = env.mock("payments", web_port)
+    listening(mock, web_port)
+    targets = [{"name": "payments", "host": "payments", "port": web_port}]
+    # probe_timeout 2: one probe may take 2 * 3 s, so an API request must be allowed more
+    result = run_module(MODULE, env.args(targets, timeout=6))
+    assert result["failed"] is True and result["error"]["code"] == "INVALID_INPUT"
+    assert result["error"]["details"] == {"field": "timeout", "value": 6}
+    assert "report" not in result  # rejected before Docker was called
+    result = run_module(MODULE, env.args(targets, timeout=7))
+    assert not result.get("failed"), result.get("msg")
+    assert result["report"]["all_reachable"] is True
 
 
 @pytest.fixture
@@ -228,7 +276,7 @@ def test_container_without_probe_tools(env, docker_client, no_tools_image, run_m
     mock = env.mock("payments", web_port)
     listening(mock, web_port)
     bare = env.container("bare", ["/sleep", "300"], image=no_tools_image)
-    assert bare.exec_run(["sh", "-c", "true"]).exit_code in nv.EXEC_NOT_RUNNABLE  # really no shell
+    assert bare.exec_run(["sh", "-c", "true"]).exit_code in EXEC_NOT_RUNNABLE  # really no shell
     targets = [
         {"name": "payments", "host": "payments", "port": web_port},
         {"name": "closed", "host": "payments", "port": web_port + 1},

@@ -24,7 +24,7 @@ from conftest import REPO_ROOT, TEST_IMAGE, execute_playbook, remove_project_res
 FAST = {
     "preflight": {"disk_threshold_gb": 0.1},
     "container": {"backoff_initial_ms": 100, "backoff_max_ms": 200, "stable_seconds": 1, "startup_timeout": 20},
-    "network": {"timeout": 2, "wait_seconds": 10},
+    "network": {"probe_timeout": 2, "wait_seconds": 10},
 }
 
 HTTPD = "mkdir -p /www && echo hello-from-{name} > /www/index.html && exec httpd -f -p 8080 -h /www"

@@ -110,6 +110,8 @@ def test_variables_only_no_file():
         ("project: p\nservice: []\n", "service", "[]"),
         ("project: p\nmocks: [{name: m, image: i, imagee: x}]\n", "mocks[0].imagee", "x"),
         ("project: p\nresilience: {ports: {stratgy: auto}}\n", "resilience.ports.stratgy", "auto"),
+        # renamed to probe_timeout (timeout is the Docker API timeout of the modules)
+        ("project: p\nresilience: {network: {timeout: 5}}\n", "resilience.network.timeout", 5),
         # negative numbers and ranges
         ("project: p\nresilience: {container: {max_restarts: -1}}\n", "resilience.container.max_restarts", -1),
         (
@@ -123,7 +125,7 @@ def test_variables_only_no_file():
             -8080,
         ),
         ("project: p\nmocks: [{name: m, image: i, ports: [70000]}]\n", "mocks[0].ports[0].container_port", 70000),
-        ("project: p\nresilience: {network: {timeout: 0}}\n", "resilience.network.timeout", 0),
+        ("project: p\nresilience: {network: {probe_timeout: 0}}\n", "resilience.network.probe_timeout", 0),
         # huge numbers would make a wait or a restart loop endless
         (
             "project: p\nresilience: {container: {max_restarts: 1000000000000000000000000000000}}\n",
