@@ -8,6 +8,62 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
+    ARGUS_CIRCUIT = r"""
+options:
+  project:
+    description:
+      - The E2E project whose breaker is shown or reset.
+      - Modules without a project (O(argusai.resilience.argus_port_resolve#module:project) is optional) use the
+        breaker V(default).
+      - Must match C(^[a-z0-9][a-z0-9_.-]{0,62}$).
+    type: str
+    required: true
+  state:
+    description:
+      - V(status) reports the breaker; V(reset) moves it from V(open) to V(half-open).
+    type: str
+    default: status
+    choices:
+      - status
+      - reset
+  docker_host:
+    description:
+      - Ignored. Accepted so that C(module_defaults) of C(group/argusai.resilience.docker) apply to this module.
+    type: str
+  timeout:
+    description:
+      - Ignored. Accepted so that C(module_defaults) of C(group/argusai.resilience.docker) apply to this module.
+      - Must be >= 1 and <= 3600.
+    type: int
+  circuit_breaker:
+    description:
+      - Breaker settings, key by key over the variable C(argus_circuit_breaker).
+      - Meant for C(module_defaults) of C(group/argusai.resilience.docker); the action plugin applies them and removes
+        them before the module is sent.
+    type: dict
+    suboptions:
+      enabled:
+        description:
+          - Gate the Docker modules behind the breaker.
+        type: bool
+      failure_threshold:
+        description:
+          - Consecutive infrastructure failures that open the breaker.
+          - Must be >= 1 and <= 1000.
+        type: int
+      cooldown_seconds:
+        description:
+          - 'Seconds after which an open breaker lets one probe through (half-open) by itself. Not set: only a reset
+            does.'
+          - Must be >= 0 and <= 31536000.
+        type: float
+      history_size:
+        description:
+          - Failures kept in the breaker's history.
+          - Must be >= 1 and <= 1000.
+        type: int
+"""
+
     ARGUS_CONTAINER_GUARD = r"""
 options:
   project:
@@ -156,13 +212,13 @@ options:
   backoff_initial_ms:
     description:
       - First backoff delay in milliseconds.
-      - Must be >= 0 and <= 3.6e+06.
+      - Must be >= 0 and <= 3600000.
     type: int
     default: 1000
   backoff_max_ms:
     description:
       - Largest backoff delay in milliseconds (at least O(backoff_initial_ms)).
-      - Must be >= 0 and <= 3.6e+06.
+      - Must be >= 0 and <= 3600000.
     type: int
     default: 30000
   jitter:
@@ -361,13 +417,13 @@ options:
       backoff_initial_ms:
         description:
           - First backoff delay in milliseconds.
-          - Must be >= 0 and <= 3.6e+06.
+          - Must be >= 0 and <= 3600000.
         type: int
         default: 1000
       backoff_max_ms:
         description:
           - Largest backoff delay in milliseconds (at least O(backoff_initial_ms)).
-          - Must be >= 0 and <= 3.6e+06.
+          - Must be >= 0 and <= 3600000.
         type: int
         default: 30000
       jitter:
@@ -437,6 +493,33 @@ options:
       - Must be >= 1 and <= 3600.
     type: int
     default: 60
+  circuit_breaker:
+    description:
+      - Breaker settings, key by key over the variable C(argus_circuit_breaker).
+      - Meant for C(module_defaults) of C(group/argusai.resilience.docker); the action plugin applies them and removes
+        them before the module is sent.
+    type: dict
+    suboptions:
+      enabled:
+        description:
+          - Gate the Docker modules behind the breaker.
+        type: bool
+      failure_threshold:
+        description:
+          - Consecutive infrastructure failures that open the breaker.
+          - Must be >= 1 and <= 1000.
+        type: int
+      cooldown_seconds:
+        description:
+          - 'Seconds after which an open breaker lets one probe through (half-open) by itself. Not set: only a reset
+            does.'
+          - Must be >= 0 and <= 31536000.
+        type: float
+      history_size:
+        description:
+          - Failures kept in the breaker's history.
+          - Must be >= 1 and <= 1000.
+        type: int
 """
 
     ARGUS_ORPHAN_CLEAN = r"""
@@ -481,6 +564,33 @@ options:
       - Must be >= 1 and <= 3600.
     type: int
     default: 60
+  circuit_breaker:
+    description:
+      - Breaker settings, key by key over the variable C(argus_circuit_breaker).
+      - Meant for C(module_defaults) of C(group/argusai.resilience.docker); the action plugin applies them and removes
+        them before the module is sent.
+    type: dict
+    suboptions:
+      enabled:
+        description:
+          - Gate the Docker modules behind the breaker.
+        type: bool
+      failure_threshold:
+        description:
+          - Consecutive infrastructure failures that open the breaker.
+          - Must be >= 1 and <= 1000.
+        type: int
+      cooldown_seconds:
+        description:
+          - 'Seconds after which an open breaker lets one probe through (half-open) by itself. Not set: only a reset
+            does.'
+          - Must be >= 0 and <= 31536000.
+        type: float
+      history_size:
+        description:
+          - Failures kept in the breaker's history.
+          - Must be >= 1 and <= 1000.
+        type: int
 """
 
     ARGUS_PORT_RESOLVE = r"""
@@ -555,6 +665,33 @@ options:
       - Must be >= 1 and <= 3600.
     type: int
     default: 60
+  circuit_breaker:
+    description:
+      - Breaker settings, key by key over the variable C(argus_circuit_breaker).
+      - Meant for C(module_defaults) of C(group/argusai.resilience.docker); the action plugin applies them and removes
+        them before the module is sent.
+    type: dict
+    suboptions:
+      enabled:
+        description:
+          - Gate the Docker modules behind the breaker.
+        type: bool
+      failure_threshold:
+        description:
+          - Consecutive infrastructure failures that open the breaker.
+          - Must be >= 1 and <= 1000.
+        type: int
+      cooldown_seconds:
+        description:
+          - 'Seconds after which an open breaker lets one probe through (half-open) by itself. Not set: only a reset
+            does.'
+          - Must be >= 0 and <= 31536000.
+        type: float
+      history_size:
+        description:
+          - Failures kept in the breaker's history.
+          - Must be >= 1 and <= 1000.
+        type: int
 """
 
     ARGUS_PREFLIGHT = r"""
@@ -621,6 +758,33 @@ options:
       - Must be >= 1 and <= 3600.
     type: int
     default: 60
+  circuit_breaker:
+    description:
+      - Breaker settings, key by key over the variable C(argus_circuit_breaker).
+      - Meant for C(module_defaults) of C(group/argusai.resilience.docker); the action plugin applies them and removes
+        them before the module is sent.
+    type: dict
+    suboptions:
+      enabled:
+        description:
+          - Gate the Docker modules behind the breaker.
+        type: bool
+      failure_threshold:
+        description:
+          - Consecutive infrastructure failures that open the breaker.
+          - Must be >= 1 and <= 1000.
+        type: int
+      cooldown_seconds:
+        description:
+          - 'Seconds after which an open breaker lets one probe through (half-open) by itself. Not set: only a reset
+            does.'
+          - Must be >= 0 and <= 31536000.
+        type: float
+      history_size:
+        description:
+          - Failures kept in the breaker's history.
+          - Must be >= 1 and <= 1000.
+        type: int
 """
 
     ARGUS_RUN_INFO = r"""
@@ -652,6 +816,33 @@ options:
       - Must be >= 1 and <= 3600.
     type: int
     default: 60
+  circuit_breaker:
+    description:
+      - Breaker settings, key by key over the variable C(argus_circuit_breaker).
+      - Meant for C(module_defaults) of C(group/argusai.resilience.docker); the action plugin applies them and removes
+        them before the module is sent.
+    type: dict
+    suboptions:
+      enabled:
+        description:
+          - Gate the Docker modules behind the breaker.
+        type: bool
+      failure_threshold:
+        description:
+          - Consecutive infrastructure failures that open the breaker.
+          - Must be >= 1 and <= 1000.
+        type: int
+      cooldown_seconds:
+        description:
+          - 'Seconds after which an open breaker lets one probe through (half-open) by itself. Not set: only a reset
+            does.'
+          - Must be >= 0 and <= 31536000.
+        type: float
+      history_size:
+        description:
+          - Failures kept in the breaker's history.
+          - Must be >= 1 and <= 1000.
+        type: int
 """
 
     ARGUS_TEARDOWN = r"""
@@ -696,4 +887,31 @@ options:
       - Must be >= 1 and <= 3600.
     type: int
     default: 60
+  circuit_breaker:
+    description:
+      - Breaker settings, key by key over the variable C(argus_circuit_breaker).
+      - Meant for C(module_defaults) of C(group/argusai.resilience.docker); the action plugin applies them and removes
+        them before the module is sent.
+    type: dict
+    suboptions:
+      enabled:
+        description:
+          - Gate the Docker modules behind the breaker.
+        type: bool
+      failure_threshold:
+        description:
+          - Consecutive infrastructure failures that open the breaker.
+          - Must be >= 1 and <= 1000.
+        type: int
+      cooldown_seconds:
+        description:
+          - 'Seconds after which an open breaker lets one probe through (half-open) by itself. Not set: only a reset
+            does.'
+          - Must be >= 0 and <= 31536000.
+        type: float
+      history_size:
+        description:
+          - Failures kept in the breaker's history.
+          - Must be >= 1 and <= 1000.
+        type: int
 """

@@ -14,6 +14,29 @@ from ansible_collections.argusai.resilience.plugins.module_utils.docker_client i
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import PROJECT_NAME, RUN_ID_PATTERN
 from ansible_collections.argusai.resilience.plugins.module_utils.options import Option
 
+# --- the circuit breaker (argus_circuit, the argus_circuit_breaker variable, resilience.circuit_breaker)
+
+BREAKER_SETTINGS = (
+    Option("enabled", "bool", "Gate the Docker modules behind the breaker.", default=True),
+    Option("failure_threshold", "int", "Consecutive infrastructure failures that open the breaker.", default=5,
+           minimum=1, maximum=1000),
+    Option("cooldown_seconds", "float",
+           "Seconds after which an open breaker lets one probe through (half-open) by itself. Not set: only a reset "
+           "does.", minimum=0, maximum=31_536_000),
+    Option("history_size", "int", "Failures kept in the breaker's history.", default=10, minimum=1, maximum=1000),
+)  # fmt: skip
+
+CIRCUIT_BREAKER = Option(
+    "circuit_breaker",
+    "dict",
+    (
+        "Breaker settings, key by key over the variable C(argus_circuit_breaker).",
+        "Meant for C(module_defaults) of C(group/argusai.resilience.docker); the action plugin applies them and "
+        "removes them before the module is sent.",
+    ),
+    suboptions=tuple(option.but(default=None) for option in BREAKER_SETTINGS),
+)
+
 # --- every Docker module (doc fragment argusai.resilience.docker says what they share) -------
 
 DOCKER = (
@@ -26,6 +49,7 @@ DOCKER = (
             "C(timeout), C(api_version)).")),
     Option("timeout", "int", "Timeout in seconds for each request to the Docker API.", default=DEFAULT_TIMEOUT,
            minimum=1, maximum=3600),
+    CIRCUIT_BREAKER,
 )  # fmt: skip
 
 PROJECT = Option(
@@ -135,16 +159,4 @@ NETWORK_VERIFY = (
             "C(sh) and either C(nc) and C(nslookup)/C(getent), or python.",
             "It must already be present on the Docker host; the module never pulls."),
            default="busybox:latest"),
-)  # fmt: skip
-
-# --- the circuit breaker (argus_circuit, the argus_circuit_breaker variable, resilience.circuit_breaker)
-
-BREAKER_SETTINGS = (
-    Option("enabled", "bool", "Gate the Docker modules behind the breaker.", default=True),
-    Option("failure_threshold", "int", "Consecutive infrastructure failures that open the breaker.", default=5,
-           minimum=1, maximum=1000),
-    Option("cooldown_seconds", "float",
-           "Seconds after which an open breaker lets one probe through (half-open) by itself. Not set: only a reset "
-           "does.", minimum=0, maximum=31_536_000),
-    Option("history_size", "int", "Failures kept in the breaker's history.", default=10, minimum=1, maximum=1000),
 )  # fmt: skip

@@ -108,13 +108,18 @@ def argument_spec(options: Sequence[Option]) -> dict[str, Any]:
     return spec
 
 
+def number_text(value: float) -> str:
+    """``5``, ``0.5``, ``31536000`` (never ``3.1536e+07``)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
 def rules(option: Option) -> list[str]:
     """The option's bounds and pattern as short phrases (``>= 1``, ``<= 100``, ``matches ...``)."""
     found = []
     if option.minimum is not None:
-        found.append(f"{'>' if option.exclusive_minimum else '>='} {option.minimum:g}")
+        found.append(f"{'>' if option.exclusive_minimum else '>='} {number_text(option.minimum)}")
     if option.maximum is not None:
-        found.append(f"<= {option.maximum:g}")
+        found.append(f"<= {number_text(option.maximum)}")
     if option.pattern is not None:
         found.append(f"matches C({option.pattern.pattern})")
     return found
@@ -219,13 +224,13 @@ def _check_number(option: Option, value: Any, path: str, problems: Problems) -> 
         return False
     if option.minimum is not None:
         if option.exclusive_minimum and value <= option.minimum:
-            problems.add(path, value, f"must be > {option.minimum:g}")
+            problems.add(path, value, f"must be > {number_text(option.minimum)}")
             return False
         if value < option.minimum:
-            problems.add(path, value, f"must be >= {option.minimum:g}")
+            problems.add(path, value, f"must be >= {number_text(option.minimum)}")
             return False
     if option.maximum is not None and value > option.maximum:
-        problems.add(path, value, f"must be <= {option.maximum:g}")
+        problems.add(path, value, f"must be <= {number_text(option.maximum)}")
         return False
     return True
 
@@ -267,20 +272,27 @@ def _form(option: Option, value: Any, path: str, problems: Problems) -> Any:
     return result
 
 
-def _number_from_text(kind: str, value: Any) -> Any:
-    """``"8080"`` as 8080 (what Ansible's type conversion does for module arguments), else ``value``."""
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def _from_text(kind: str, value: Any) -> Any:
+    """``"8080"`` as 8080, ``"yes"`` as True (Ansible's conversion of module arguments), else ``value``."""
     if not isinstance(value, str):
         return value
+    text = value.strip().lower()
+    if kind == "bool":
+        return True if text in _TRUE else False if text in _FALSE else value
     try:
-        return int(value.strip()) if kind == "int" else float(value.strip())
+        return int(text) if kind == "int" else float(text)
     except ValueError:
         return value
 
 
 def _scalar(option: Option, kind: str, value: Any, path: str, problems: Problems, coerce: bool = False) -> Any:
     """Check one non-container value of type ``kind``; the value, or None after a problem."""
-    if coerce and kind in ("int", "float"):
-        value = _number_from_text(kind, value)
+    if coerce and kind in ("int", "float", "bool"):
+        value = _from_text(kind, value)
     if kind in ("str", "path"):
         if not isinstance(value, str):
             _wrong(option, kind, value, path, problems)
@@ -328,7 +340,8 @@ def _suboptions(option: Option, value: Any, path: str, problems: Problems, coerc
 def validate_value(option: Option, value: Any, path: str, problems: Problems, coerce: bool = False) -> Any:
     """``value`` checked against ``option`` (problems are added, never raised); defaults filled.
 
-    ``coerce``: accept numbers written as text, as Ansible's argument spec does (YAML files are strict).
+    ``coerce``: accept numbers and booleans written as text, as Ansible's argument spec does (YAML files
+    are strict).
     """
     if value is None:
         if option.required:

@@ -23,35 +23,8 @@ description:
   - Runs on the controller (an action plugin); nothing is sent to the host.
 author:
   - ArgusAI team (@argusai)
-options:
-  project:
-    description:
-      - The E2E project whose breaker is shown or reset. Must match V(^[a-z0-9][a-z0-9_.-]{0,62}$).
-      - Modules without a project (O(argusai.resilience.argus_port_resolve#module:project) is optional)
-        use the breaker V(default).
-    type: str
-    required: true
-  state:
-    description:
-      - V(status) reports the breaker; V(reset) moves it from V(open) to V(half-open).
-    type: str
-    choices: [status, reset]
-    default: status
-  circuit_breaker:
-    description:
-      - Breaker settings, key by key over the variable C(argus_circuit_breaker)
-        (C(enabled), C(failure_threshold), C(cooldown_seconds), C(history_size)).
-      - Meant for C(module_defaults) of C(group/argusai.resilience.docker); the other modules of the group
-        accept it too (their action plugin removes it before the module is sent).
-    type: dict
-  docker_host:
-    description:
-      - Ignored. Accepted so that C(module_defaults) of C(group/argusai.resilience.docker) apply to this module.
-    type: str
-  timeout:
-    description:
-      - Ignored. Accepted so that C(module_defaults) of C(group/argusai.resilience.docker) apply to this module.
-    type: int
+extends_documentation_fragment:
+  - argusai.resilience.module_options.argus_circuit
 attributes:
   check_mode:
     support: full
@@ -156,19 +129,32 @@ error:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.argusai.resilience.plugins.module_utils.module_options import DOCKER, PROJECT
+from ansible_collections.argusai.resilience.plugins.module_utils.options import Option, argument_spec
+
+IGNORED = "Ignored. Accepted so that C(module_defaults) of C(group/argusai.resilience.docker) apply to this module."
+
+OPTIONS = (
+    PROJECT.but(
+        description=(
+            "The E2E project whose breaker is shown or reset.",
+            "Modules without a project (O(argusai.resilience.argus_port_resolve#module:project) is optional) use "
+            "the breaker V(default).",
+        )
+    ),
+    Option(
+        "state",
+        "str",
+        "V(status) reports the breaker; V(reset) moves it from V(open) to V(half-open).",
+        default="status",
+        choices=("status", "reset"),
+    ),
+    *(option if option.suboptions else option.but(description=IGNORED, default=None) for option in DOCKER),
+)
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "project": {"type": "str", "required": True},
-            "state": {"type": "str", "choices": ["status", "reset"], "default": "status"},
-            "circuit_breaker": {"type": "dict"},
-            "docker_host": {"type": "str"},
-            "timeout": {"type": "int"},
-        },
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=argument_spec(OPTIONS), supports_check_mode=True)
     module.fail_json(
         msg="argusai.resilience.argus_circuit runs on the controller through its action plugin; "
         "it cannot be executed on a host directly."

@@ -26,18 +26,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from ansible_collections.argusai.resilience.plugins.module_utils.module_options import BREAKER_SETTINGS
+from ansible_collections.argusai.resilience.plugins.module_utils.options import Problems, defaults, validate_value
+
 CLOSED = "closed"
 OPEN = "open"
 HALF_OPEN = "half-open"
 STATES = (CLOSED, OPEN, HALF_OPEN)
 
-DEFAULT_FAILURE_THRESHOLD = 5
-DEFAULT_HISTORY_SIZE = 10
+_DEFAULTS = defaults(BREAKER_SETTINGS)
 
 # Event type (events.EVENT_TYPES) emitted when the breaker enters a state.
 EVENT_FOR_STATE = {OPEN: "circuit_open", HALF_OPEN: "circuit_half_open", CLOSED: "circuit_closed"}
 
-SETTING_KEYS = ("enabled", "failure_threshold", "cooldown_seconds", "history_size")
+SETTING_KEYS = tuple(option.name for option in BREAKER_SETTINGS)
 
 
 class SettingsError(ValueError):
@@ -70,16 +72,17 @@ def parse_time(value: Any) -> datetime | None:
 class BreakerSettings:
     """How a breaker behaves; from the ``argus_circuit_breaker`` variable."""
 
-    failure_threshold: int = DEFAULT_FAILURE_THRESHOLD
-    cooldown_seconds: float | None = None
-    enabled: bool = True
-    history_size: int = DEFAULT_HISTORY_SIZE
+    failure_threshold: int = _DEFAULTS["failure_threshold"]
+    cooldown_seconds: float | None = _DEFAULTS["cooldown_seconds"]
+    enabled: bool = _DEFAULTS["enabled"]
+    history_size: int = _DEFAULTS["history_size"]
 
     @classmethod
     def from_mapping(cls, *layers: Mapping[str, Any] | None) -> BreakerSettings:
-        """Merge setting layers (later wins, key by key) and validate them.
+        """Merge setting layers (later wins, key by key) and validate them (``module_options.BREAKER_SETTINGS``).
 
-        Raises :class:`SettingsError` naming the bad key.
+        Templated values may arrive as text (``"3"``, ``"yes"``). Raises :class:`SettingsError` naming the
+        first bad key.
         """
         merged: dict[str, Any] = {}
         for layer in layers:
@@ -91,36 +94,15 @@ class BreakerSettings:
             if unknown:
                 raise SettingsError(unknown[0], layer[unknown[0]], f"unknown setting; known: {', '.join(SETTING_KEYS)}")
             merged.update(layer)
-        settings = cls()
-        threshold = merged.get("failure_threshold", settings.failure_threshold)
-        if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1:
-            threshold = _int_or_raise("failure_threshold", threshold, minimum=1)
-        history = merged.get("history_size", settings.history_size)
-        if isinstance(history, bool) or not isinstance(history, int) or history < 1:
-            history = _int_or_raise("history_size", history, minimum=1)
-        cooldown = merged.get("cooldown_seconds")
-        if cooldown is not None:
-            try:
-                cooldown = float(cooldown)
-            except (TypeError, ValueError):
-                raise SettingsError("cooldown_seconds", cooldown, "must be a number of seconds or null") from None
-            if cooldown < 0:
-                raise SettingsError("cooldown_seconds", cooldown, "must be >= 0")
-        enabled = merged.get("enabled", True)
-        if isinstance(enabled, str) and enabled.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
-            enabled = enabled.lower() in ("true", "yes", "on", "1")
-        if not isinstance(enabled, bool):
-            raise SettingsError("enabled", enabled, "must be a boolean")
-        return cls(failure_threshold=threshold, cooldown_seconds=cooldown, enabled=enabled, history_size=history)
-
-
-def _int_or_raise(name: str, value: Any, minimum: int) -> int:
-    """Accept integral strings (templated values arrive as strings) and nothing else."""
-    if isinstance(value, str) and value.strip().isdigit():
-        number = int(value)
-        if number >= minimum:
-            return number
-    raise SettingsError(name, value, f"must be an integer >= {minimum}")
+        problems = Problems()
+        values = {
+            option.name: validate_value(option, merged.get(option.name), option.name, problems, coerce=True)
+            for option in BREAKER_SETTINGS
+        }
+        if problems.items:
+            first = problems.items[0]
+            raise SettingsError(first["field"], merged.get(first["field"]), first["reason"])
+        return cls(**values)
 
 
 @dataclass(frozen=True)
