@@ -37,8 +37,8 @@ sys.path.insert(0, str(REPO / "build" / "collections"))
 
 import docker  # noqa: E402
 from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog  # noqa: E402
-from ansible_collections.argusai.resilience.plugins.module_utils.guard.supervisor import ContainerGuardian  # noqa: E402
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.spec import spec_from_params  # noqa: E402
+from ansible_collections.argusai.resilience.plugins.module_utils.guard.supervisor import ContainerGuardian  # noqa: E402
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import resource_labels  # noqa: E402
 
 IMAGE = os.environ.get("ARGUS_TEST_IMAGE", "argusai/testbox:latest")

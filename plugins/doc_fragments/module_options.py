@@ -64,6 +64,55 @@ options:
         type: int
 """
 
+    ARGUS_CONFIG = r"""
+options:
+  path:
+    description:
+      - Path of an C(e2e.yaml) file on the managed host. Mutually exclusive with O(content).
+    type: path
+  content:
+    description:
+      - The text of an C(e2e.yaml) file (for example from C(lookup('ansible.builtin.file', ...)) on the controller).
+    type: str
+  content_source:
+    description:
+      - Where O(content) came from (for example the file's path on the controller), named in error messages.
+    type: str
+    default: e2e.yaml
+  project:
+    description:
+      - The project; replaces the file's C(project).
+      - Must match C(^[a-z0-9][a-z0-9_.-]{0,62}$).
+    type: str
+  run_id:
+    description:
+      - The run id; generated when neither this nor the file sets one.
+      - Must match C(^[a-z0-9][a-z0-9_.-]{0,62}$).
+    type: str
+  network:
+    description:
+      - The network, a name or a dict with C(name) and C(driver); replaces the file's C(network).
+    type: raw
+  services:
+    description:
+      - Services (each a dict of container options); replaces the file's C(services).
+    type: list
+    elements: dict
+  mocks:
+    description:
+      - Mocks (each a dict of container options); replaces the file's C(mocks).
+    type: list
+    elements: dict
+  test:
+    description:
+      - The test runner container; replaces the file's C(test).
+    type: dict
+  resilience:
+    description:
+      - Resilience settings; replaces the file's C(resilience).
+    type: dict
+"""
+
     ARGUS_CONTAINER_GUARD = r"""
 options:
   project:
@@ -479,6 +528,118 @@ options:
         choices:
           - started
           - absent
+  docker_host:
+    description:
+      - The Docker daemon to talk to, for example V(unix:///var/run/docker.sock) or V(tcp://127.0.0.1:2375).
+      - When not set, the E(DOCKER_HOST) environment variable is used, else the local socket C(/var/run/docker.sock)
+        and then the rootless socket under E(XDG_RUNTIME_DIR).
+      - When the daemon cannot be reached, the module fails with C(DOCKER_UNAVAILABLE) and lists every address it
+        tried with its root cause (C(socket_missing), C(permission_denied), C(connection_refused), C(timeout), C(api_version)).
+    type: str
+  timeout:
+    description:
+      - Timeout in seconds for each request to the Docker API.
+      - Must be >= 1 and <= 3600.
+    type: int
+    default: 60
+  circuit_breaker:
+    description:
+      - Breaker settings, key by key over the variable C(argus_circuit_breaker).
+      - Meant for C(module_defaults) of C(group/argusai.resilience.docker); the action plugin applies them and removes
+        them before the module is sent.
+    type: dict
+    suboptions:
+      enabled:
+        description:
+          - Gate the Docker modules behind the breaker.
+        type: bool
+      failure_threshold:
+        description:
+          - Consecutive infrastructure failures that open the breaker.
+          - Must be >= 1 and <= 1000.
+        type: int
+      cooldown_seconds:
+        description:
+          - 'Seconds after which an open breaker lets one probe through (half-open) by itself. Not set: only a reset
+            does.'
+          - Must be >= 0 and <= 31536000.
+        type: float
+      history_size:
+        description:
+          - Failures kept in the breaker's history.
+          - Must be >= 1 and <= 1000.
+        type: int
+"""
+
+    ARGUS_NETWORK_VERIFY = r"""
+options:
+  project:
+    description:
+      - The E2E project, as in the C(argusai.project) label.
+      - The circuit breaker is kept per host and project.
+      - Must match C(^[a-z0-9][a-z0-9_.-]{0,62}$).
+    type: str
+    required: true
+  run_id:
+    description:
+      - The current run, for the events and the helper container's labels.
+      - Must match C(^[a-z0-9][a-z0-9_.-]{0,62}$).
+    type: str
+  container:
+    description:
+      - Name or id of the test container, the one the probes run from. It must be running and attached to O(network).
+    type: str
+    required: true
+  network:
+    description:
+      - The Docker network (name or id) the test container and the targets share.
+      - When not set, the test container must be attached to exactly one user-defined network, which is used.
+    type: str
+  targets:
+    description:
+      - The services to reach from the test container.
+    type: list
+    required: true
+    elements: dict
+    suboptions:
+      name:
+        description:
+          - The service name, reported as C(service) in RV(report.results). Unique among the targets.
+        type: str
+        required: true
+      host:
+        description:
+          - The host name as the test container would use it - a container name or network alias on O(network) -
+            or the IPv4 address of a container on O(network).
+        type: str
+        required: true
+      port:
+        description:
+          - The TCP port the service listens on inside its container.
+          - Must be >= 1 and <= 65535.
+        type: int
+        required: true
+  probe_timeout:
+    description:
+      - Seconds each probe (one DNS lookup, one TCP connect) may take.
+      - Must be >= 1 and <= 3600.
+    type: int
+    default: 5
+  wait_seconds:
+    description:
+      - How long to keep retrying a target that does not resolve or does not answer yet (services may still be starting).
+        Retries back off from 0.25 s to 2 s.
+      - V(0) probes each target once.
+      - Must be >= 0 and <= 3600.
+    type: int
+    default: 30
+  probe_image:
+    description:
+      - Image of the helper container used when the test container has no probe tools. It needs C(sleep), C(sh)
+        and either C(nc) and C(nslookup)/C(getent), or python.
+      - It must already be present on the Docker host; the module never pulls.
+    type: str
+    default: busybox:latest
   docker_host:
     description:
       - The Docker daemon to talk to, for example V(unix:///var/run/docker.sock) or V(tcp://127.0.0.1:2375).

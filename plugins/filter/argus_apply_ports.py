@@ -44,7 +44,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.argusai.resilience.plugins.module_utils.e2e_config import apply_ports
+from ansible_collections.argusai.resilience.plugins.module_utils.config.plan import apply_ports
 
 
 def argus_apply_ports(containers, ports):

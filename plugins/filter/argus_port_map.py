@@ -38,7 +38,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.argusai.resilience.plugins.module_utils.e2e_config import port_name
+from ansible_collections.argusai.resilience.plugins.module_utils.config.plan import port_name
 
 
 def argus_port_map(results):

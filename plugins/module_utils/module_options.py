@@ -160,3 +160,25 @@ NETWORK_VERIFY = (
             "It must already be present on the Docker host; the module never pulls."),
            default="busybox:latest"),
 )  # fmt: skip
+
+# --- argus_config ------------------------------------------------------------------------------
+
+CONFIG_INPUT = (
+    Option("path", "path", "Path of an C(e2e.yaml) file on the managed host. Mutually exclusive with O(content)."),
+    Option("content", "str",
+           "The text of an C(e2e.yaml) file (for example from C(lookup('ansible.builtin.file', ...)) on the "
+           "controller)."),
+    Option("content_source", "str",
+           "Where O(content) came from (for example the file's path on the controller), named in error messages.",
+           default="e2e.yaml"),
+    PROJECT.but(required=False, description="The project; replaces the file's C(project)."),
+    RUN_ID.but(description="The run id; generated when neither this nor the file sets one."),
+    Option("network", "raw", "The network, a name or a dict with C(name) and C(driver); replaces the file's "
+           "C(network)."),
+    Option("services", "list", "Services (each a dict of container options); replaces the file's C(services).",
+           elements="dict"),
+    Option("mocks", "list", "Mocks (each a dict of container options); replaces the file's C(mocks).",
+           elements="dict"),
+    Option("test", "dict", "The test runner container; replaces the file's C(test)."),
+    Option("resilience", "dict", "Resilience settings; replaces the file's C(resilience)."),
+)  # fmt: skip

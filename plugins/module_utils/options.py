@@ -240,14 +240,18 @@ def _wrong(option: Option, kind: str, value: Any, path: str, problems: Problems)
     problems.add(path, shown, f"must be {_TYPE_NAMES[kind]}, not {type(value).__name__}")
 
 
-def _form(option: Option, value: Any, path: str, problems: Problems) -> Any:
+def _form(option: Option, value: Any, path: str, problems: Problems, coerce: bool) -> Any:
     if option.form == "command":
         if isinstance(value, str) and value.strip():
             return value
-        if isinstance(value, list) and value and all(isinstance(item, (str, int, float)) for item in value):
-            return [str(item) for item in value]
-        _wrong(option, "command", value, path, problems)
-        return None
+        if not isinstance(value, list) or not value:
+            _wrong(option, "command", value, path, problems)
+            return None
+        words = (str, int, float) if coerce else (str,)  # Ansible passes numbers where YAML files must quote
+        bad = [(index, item) for index, item in enumerate(value) if not isinstance(item, words)]
+        for index, item in bad:
+            problems.add(f"{path}[{index}]", item, "must be a string")
+        return None if bad else [str(item) for item in value]
     if option.form == "memory":
         if _is_int(value) and value >= 1 or isinstance(value, str) and MEMORY_PATTERN.match(value):
             return value
@@ -353,7 +357,7 @@ def validate_value(option: Option, value: Any, path: str, problems: Problems, co
         if isinstance(value, tuple):
             value = list(value)
     if option.form is not None:
-        return _form(option, value, path, problems)
+        return _form(option, value, path, problems, coerce)
     if option.type == "dict":
         if option.suboptions:
             return _suboptions(option, value, path, problems, coerce)
@@ -380,10 +384,20 @@ def validate_value(option: Option, value: Any, path: str, problems: Problems, co
     return _scalar(option, option.type, value, path, problems, coerce)
 
 
+def validate_into(
+    options: Sequence[Option], values: Any, path: str, problems: Problems, coerce: bool = False
+) -> dict[str, Any] | None:
+    """Validate a mapping against ``options`` (unknown keys are problems too); defaults filled.
+
+    The result holds None where a value had a problem.
+    """
+    return _suboptions(Option(path, "dict", "", suboptions=tuple(options)), values, path, problems, coerce)
+
+
 def validate(options: Sequence[Option], values: Mapping[str, Any], path: str = "", source: str | None = None) -> dict:
     """Strictly validate a mapping (unknown keys included); raise INVALID_INPUT with every problem."""
     problems = Problems()
-    result = _suboptions(Option(path, "dict", "", suboptions=tuple(options)), values, path, problems, False)
+    result = validate_into(options, values, path, problems)
     problems.raise_if_any(source)
     return result or {}
 

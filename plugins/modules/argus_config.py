@@ -26,43 +26,8 @@ description:
   - See the collection's C(docs/configuration.md) for every field of C(e2e.yaml) and its default.
 author:
   - ArgusAI team (@argusai)
-options:
-  path:
-    description:
-      - Path of an C(e2e.yaml) file on the managed host. Mutually exclusive with O(content).
-    type: path
-  content:
-    description:
-      - The text of an C(e2e.yaml) file (for example from C(lookup('ansible.builtin.file', ...)) on the controller).
-    type: str
-  content_source:
-    description:
-      - Where O(content) came from (for example the file's path on the controller), named in error messages.
-    type: str
-    default: e2e.yaml
-  project:
-    description: The project; replaces the file's C(project).
-    type: str
-  run_id:
-    description: The run id; generated when neither this nor the file sets one.
-    type: str
-  network:
-    description: The network, a name or a dict with C(name) and C(driver); replaces the file's C(network).
-    type: raw
-  services:
-    description: Services (each a dict of container options); replaces the file's C(services).
-    type: list
-    elements: dict
-  mocks:
-    description: Mocks (each a dict of container options); replaces the file's C(mocks).
-    type: list
-    elements: dict
-  test:
-    description: The test runner container; replaces the file's C(test).
-    type: dict
-  resilience:
-    description: Resilience settings; replaces the file's C(resilience).
-    type: dict
+extends_documentation_fragment:
+  - argusai.resilience.module_options.argus_config
 attributes:
   check_mode:
     support: full
@@ -143,61 +108,46 @@ error:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.argusai.resilience.plugins.module_utils.e2e_config import load_config, setup_plan
+from ansible_collections.argusai.resilience.plugins.module_utils.config.loader import load_config
+from ansible_collections.argusai.resilience.plugins.module_utils.config.plan import setup_plan
+from ansible_collections.argusai.resilience.plugins.module_utils.config.schema import SECTIONS
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import invalid_input
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import new_run_id
-from ansible_collections.argusai.resilience.plugins.module_utils.module_support import run
+from ansible_collections.argusai.resilience.plugins.module_utils.module_options import CONFIG_INPUT
+from ansible_collections.argusai.resilience.plugins.module_utils.module_support import ModuleRun, run_module
 
-SECTION_OPTIONS = ("project", "run_id", "network", "services", "mocks", "test", "resilience")
+OPTIONS = CONFIG_INPUT
+
+
+def core(run: ModuleRun) -> dict:
+    params = run.params
+    text, source = params["content"], params["content_source"]
+    if params["path"]:
+        source = params["path"]
+        try:
+            with open(params["path"], encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as exc:
+            raise invalid_input("path", params["path"], f"cannot be read ({exc.strerror})") from None
+    generated: list[str] = []
+
+    def generate() -> str:
+        generated.append(new_run_id())
+        return generated[0]
+
+    config = load_config(text, {key: params[key] for key in SECTIONS}, source=source, new_run_id=generate)
+    return {
+        "changed": False,
+        "config": config,
+        "project": config["project"],
+        "run_id": config["run_id"],
+        "run_id_generated": bool(generated),
+        "plan": setup_plan(config),
+    }
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "path": {"type": "path"},
-            "content": {"type": "str"},
-            "content_source": {"type": "str", "default": "e2e.yaml"},
-            "project": {"type": "str"},
-            "run_id": {"type": "str"},
-            "network": {"type": "raw"},
-            "services": {"type": "list", "elements": "dict"},
-            "mocks": {"type": "list", "elements": "dict"},
-            "test": {"type": "dict"},
-            "resilience": {"type": "dict"},
-        },
-        mutually_exclusive=[("path", "content")],
-        supports_check_mode=True,
-    )
-
-    def body() -> dict:
-        params = module.params
-        text, source = params["content"], params["content_source"]
-        if params["path"]:
-            source = params["path"]
-            try:
-                with open(params["path"], encoding="utf-8") as handle:
-                    text = handle.read()
-            except OSError as exc:
-                raise invalid_input("path", params["path"], f"cannot be read ({exc.strerror})") from None
-        overrides = {key: params[key] for key in SECTION_OPTIONS}
-        generated: list[str] = []
-
-        def generate() -> str:
-            generated.append(new_run_id())
-            return generated[0]
-
-        config = load_config(text, overrides, source=source, new_run_id=generate)
-        return {
-            "changed": False,
-            "config": config,
-            "project": config["project"],
-            "run_id": config["run_id"],
-            "run_id_generated": bool(generated),
-            "plan": setup_plan(config),
-        }
-
-    run(module, body)
+    run_module(OPTIONS, core, docker=False, mutually_exclusive=[("path", "content")])
 
 
 if __name__ == "__main__":

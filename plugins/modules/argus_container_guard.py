@@ -33,7 +33,6 @@ author:
 extends_documentation_fragment:
   - argusai.resilience.module_options.argus_container_guard
   - argusai.resilience.docker
-  - argusai.resilience.docker.EVENTS
 attributes:
   check_mode:
     support: full

@@ -30,70 +30,8 @@ description:
 author:
   - ArgusAI team (@argusai)
 extends_documentation_fragment:
+  - argusai.resilience.module_options.argus_network_verify
   - argusai.resilience.docker
-  - argusai.resilience.docker.EVENTS
-  - argusai.resilience.docker.PROJECT
-options:
-  run_id:
-    description:
-      - The current run, for the events and the helper container's labels.
-    type: str
-  container:
-    description:
-      - Name or id of the test container, the one the probes run from. It must be running and
-        attached to O(network).
-    type: str
-    required: true
-  network:
-    description:
-      - The Docker network (name or id) the test container and the targets share.
-      - When not set, the test container must be attached to exactly one user-defined network,
-        which is used.
-    type: str
-  targets:
-    description:
-      - The services to reach from the test container.
-    type: list
-    elements: dict
-    required: true
-    suboptions:
-      name:
-        description: The service name, reported as C(service) in RV(report.results). Unique among the targets.
-        type: str
-        required: true
-      host:
-        description:
-          - The host name as the test container would use it - a container name or network
-            alias on O(network) - or the IPv4 address of a container on O(network).
-        type: str
-        required: true
-      port:
-        description: The TCP port the service listens on inside its container.
-        type: int
-        required: true
-  probe_timeout:
-    description:
-      - Seconds each probe step (one DNS lookup, one TCP connect) may take. From V(1) to V(3600).
-      - One probe (a lookup and a connect) runs in one C(docker exec), which is one Docker API
-        request, so O(timeout) must be more than 2 * (O(probe_timeout) + 1) seconds (V(12) with
-        the default); otherwise the module fails with C(INVALID_INPUT) naming O(timeout) before
-        calling Docker.
-    type: int
-    default: 5
-  wait_seconds:
-    description:
-      - How long to keep retrying a target that does not resolve or does not answer yet
-        (services may still be starting). Retries back off from 0.25 s to 2 s.
-      - V(0) probes each target once.
-    type: int
-    default: 30
-  probe_image:
-    description:
-      - Image of the helper container used when the test container has no probe tools.
-        It needs C(sleep), C(sh) and either C(nc) and C(nslookup)/C(getent), or python.
-      - It must already be present on the Docker host; the module never pulls.
-    type: str
-    default: busybox:latest
 attributes:
   check_mode:
     support: full
@@ -207,82 +145,39 @@ error:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
+from ansible_collections.argusai.resilience.plugins.module_utils.module_options import (
+    DOCKER,
+    NETWORK_VERIFY,
+    PROJECT,
+    RUN_ID,
+)
 from ansible_collections.argusai.resilience.plugins.module_utils.module_support import (
     FailWithResult,
-    client_for,
-    docker_argument_spec,
-    require_docker_sdk,
-    run,
+    ModuleRun,
+    run_module,
 )
-from ansible_collections.argusai.resilience.plugins.module_utils.network.options import (
-    DEFAULT_PROBE_IMAGE,
-    DEFAULT_PROBE_TIMEOUT,
-    DEFAULT_WAIT_SECONDS,
-    VerifyOptions,
-    parse_targets,
-    validate_options,
-)
+from ansible_collections.argusai.resilience.plugins.module_utils.network.options import options_from_params
 from ansible_collections.argusai.resilience.plugins.module_utils.network.verifier import NetworkVerifier
 
+OPTIONS = (
+    PROJECT,
+    RUN_ID.but(description="The current run, for the events and the helper container's labels."),
+    *NETWORK_VERIFY,
+    *DOCKER,
+)
 
-def options_from(params: dict) -> VerifyOptions:
-    """Validate every option before Docker is called; ``timeout`` is the Docker API timeout."""
-    return validate_options(
-        VerifyOptions(
-            project=params["project"],
-            run_id=params["run_id"],
-            container=params["container"],
-            network=params["network"],
-            targets=parse_targets(params["targets"]),
-            probe_timeout=params["probe_timeout"],
-            wait_seconds=params["wait_seconds"],
-            probe_image=params["probe_image"],
-        ),
-        api_timeout=params["timeout"],
-    )
+
+def core(run: ModuleRun) -> dict:
+    options = options_from_params(run.params)
+    verifier = NetworkVerifier(run.client(), options, run.events)
+    report = verifier.run()
+    if verifier.failure is not None:
+        raise FailWithResult(verifier.failure, changed=False, report=report)
+    return {"changed": False, "report": report}
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=docker_argument_spec(
-            project={"type": "str", "required": True},
-            run_id={"type": "str"},
-            container={"type": "str", "required": True},
-            network={"type": "str"},
-            targets={
-                "type": "list",
-                "elements": "dict",
-                "required": True,
-                "options": {
-                    "name": {"type": "str", "required": True},
-                    "host": {"type": "str", "required": True},
-                    "port": {"type": "int", "required": True},
-                },
-            },
-            probe_timeout={"type": "int", "default": DEFAULT_PROBE_TIMEOUT},
-            wait_seconds={"type": "int", "default": DEFAULT_WAIT_SECONDS},
-            probe_image={"type": "str", "default": DEFAULT_PROBE_IMAGE},
-        ),
-        supports_check_mode=True,
-    )
-    events = EventLog(module.params["project"], module.params["run_id"])
-
-    def body() -> dict:
-        options = options_from(module.params)
-        require_docker_sdk(module)
-        client = client_for(module)
-        try:
-            verifier = NetworkVerifier(client, options, events)
-            report = verifier.run()
-        finally:
-            client.close()
-        if verifier.failure is not None:
-            raise FailWithResult(verifier.failure, changed=False, report=report)
-        return {"changed": False, "report": report}
-
-    run(module, body, events)
+    run_module(OPTIONS, core)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ author:
 extends_documentation_fragment:
   - argusai.resilience.module_options.argus_orphan_clean
   - argusai.resilience.docker
-  - argusai.resilience.docker.EVENTS
 attributes:
   check_mode:
     support: full

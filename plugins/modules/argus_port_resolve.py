@@ -27,7 +27,6 @@ author:
 extends_documentation_fragment:
   - argusai.resilience.module_options.argus_port_resolve
   - argusai.resilience.docker
-  - argusai.resilience.docker.EVENTS
 attributes:
   check_mode:
     support: full

@@ -21,7 +21,6 @@ author:
 extends_documentation_fragment:
   - argusai.resilience.module_options.argus_preflight
   - argusai.resilience.docker
-  - argusai.resilience.docker.EVENTS
 attributes:
   check_mode:
     support: full

@@ -1,4 +1,5 @@
-"""The generated documents (docs/errors.md, docs/configuration.md, the argus_setup argument specs) are up to date."""
+"""The generated documents (module option docs, docs/errors.md, docs/configuration.md, the argus_setup argument
+specs) are up to date."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import sys
 from pathlib import Path
 
 import yaml
-from ansible_collections.argusai.resilience.plugins.module_utils import e2e_config as C
 from ansible_collections.argusai.resilience.plugins.module_utils import errors as E
+from ansible_collections.argusai.resilience.plugins.module_utils.config import schema as S
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,17 +31,17 @@ def test_errors_doc_lists_every_code_and_action_id():
 
 def test_configuration_doc_lists_every_field():
     text = (ROOT / "docs" / "configuration.md").read_text()
-    for path, _spec in C.describe_schema():
+    for path, _option in S.describe():
         assert f"| `{path}` |" in text
 
 
 def test_role_argument_specs_follow_the_schema():
     specs = yaml.safe_load((ROOT / "roles" / "argus_setup" / "meta" / "argument_specs.yml").read_text())
     options = specs["argument_specs"]["main"]["options"]
-    container_keys = set(C.CONFIG_SCHEMA["services"].elements.keys)
+    container_keys = {option.name for option in S.CONTAINER}
     for variable in ("argus_services", "argus_mocks", "argus_test"):
         assert set(options[variable]["options"]) == container_keys
-    assert set(options["argus_resilience"]["options"]) == set(C.RESILIENCE_SCHEMA)
+    assert set(options["argus_resilience"]["options"]) == {option.name for option in S.RESILIENCE}
     assert all(option.get("description") for option in options.values())
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ansible_collections.argusai.resilience.plugins.module_utils import labels as L
-from ansible_collections.argusai.resilience.plugins.module_utils.e2e_config import port_name
+from ansible_collections.argusai.resilience.plugins.module_utils.config.plan import port_name
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import from_exception
 
 
@@ -32,7 +32,7 @@ def list_containers(client: Any, project: str, run_id: str) -> list[dict[str, An
 
 
 def published_ports(containers: list[dict[str, Any]]) -> dict[str, int]:
-    """``e2e_config.port_name`` → host port, for the RUNNING containers given (daemon list rows).
+    """``config.plan.port_name`` → host port, for the RUNNING containers given (daemon list rows).
 
     These are the ``ports`` keys of argus_port_resolve in the argus_setup role, so a re-run of
     the same run can keep its ports.

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,10 +16,13 @@ from ansible_collections.argusai.resilience.plugins.module_utils.labels import (
     validate_resource_name,
     validate_run_id,
 )
+from ansible_collections.argusai.resilience.plugins.module_utils.module_options import NETWORK_VERIFY
+from ansible_collections.argusai.resilience.plugins.module_utils.options import defaults
 
-DEFAULT_PROBE_IMAGE = "busybox:latest"
-DEFAULT_PROBE_TIMEOUT = 5
-DEFAULT_WAIT_SECONDS = 30
+_DEFAULTS = defaults(NETWORK_VERIFY)
+DEFAULT_PROBE_IMAGE = _DEFAULTS["probe_image"]
+DEFAULT_PROBE_TIMEOUT = _DEFAULTS["probe_timeout"]
+DEFAULT_WAIT_SECONDS = _DEFAULTS["wait_seconds"]
 # The Docker SDK keeps 10 connections per pool; more threads would only open and drop extra ones.
 MAX_WORKERS = 10
 
@@ -111,3 +115,18 @@ def validate_options(options: VerifyOptions, api_timeout: float | None = None) -
             "request; raise timeout or lower probe_timeout",
         )
     return options
+
+
+def options_from_params(params: Mapping[str, Any]) -> VerifyOptions:
+    """The module's checked params as VerifyOptions; ``timeout`` is the Docker API timeout."""
+    options = VerifyOptions(
+        project=params["project"],
+        run_id=params["run_id"],
+        container=params["container"],
+        network=params["network"],
+        targets=parse_targets(params["targets"]),
+        probe_timeout=params["probe_timeout"],
+        wait_seconds=params["wait_seconds"],
+        probe_image=params["probe_image"],
+    )
+    return validate_options(options, api_timeout=params["timeout"])

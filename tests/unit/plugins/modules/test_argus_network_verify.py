@@ -8,6 +8,7 @@ from unittest import mock
 import pytest
 import yaml
 from ansible.module_utils import basic
+from ansible_collections.argusai.resilience.plugins.doc_fragments.module_options import ModuleDocFragment
 from ansible_collections.argusai.resilience.plugins.module_utils import module_support
 from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import DEFAULT_TIMEOUT
 from ansible_collections.argusai.resilience.plugins.module_utils.network.options import DEFAULT_PROBE_TIMEOUT
@@ -94,6 +95,7 @@ def test_probe_timeout_is_checked_like_before(monkeypatch, capsys):
 
 
 def test_documentation_matches_the_argument_spec():
-    options = yaml.safe_load(module.DOCUMENTATION)["options"]
-    assert "timeout" not in options  # the common option of the doc fragment: the API timeout
+    options = yaml.safe_load(ModuleDocFragment.ARGUS_NETWORK_VERIFY)["options"]
+    assert options["timeout"]["default"] == DEFAULT_TIMEOUT  # the common option: the API timeout
+    assert "Docker API" in options["timeout"]["description"][0]
     assert options["probe_timeout"]["default"] == DEFAULT_PROBE_TIMEOUT and options["probe_timeout"]["type"] == "int"

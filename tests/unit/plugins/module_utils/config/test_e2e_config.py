@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from ansible_collections.argusai.resilience.plugins.module_utils import e2e_config as C
+from ansible_collections.argusai.resilience.plugins.module_utils.config import loader, schema
+from ansible_collections.argusai.resilience.plugins.module_utils.config import plan as planner
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError
 
 GOOD = """
@@ -33,7 +34,7 @@ test:
 
 
 def load(text: str, **overrides):
-    return C.load_config(text, overrides, new_run_id=lambda: "r1")
+    return loader.load_config(text, overrides, new_run_id=lambda: "r1")
 
 
 def error_of(text: str, **overrides) -> ArgusError:
@@ -71,7 +72,7 @@ def test_shorthands_and_normalisation():
 
 
 def test_default_network_name_and_empty_file():
-    config = C.load_config("project: p1\n", {})
+    config = loader.load_config("project: p1\n", {})
     assert config["network"]["name"] == "argus-p1"
     assert config["run_id"] is None
     assert config["services"] == [] and config["test"] is None
@@ -86,7 +87,7 @@ def test_overrides_replace_file_sections():
 
 
 def test_variables_only_no_file():
-    config = C.load_config(None, {"project": "p", "mocks": [{"name": "m", "image": "i"}]})
+    config = loader.load_config(None, {"project": "p", "mocks": [{"name": "m", "image": "i"}]})
     assert config["mocks"][0]["ports"] == []
 
 
@@ -175,28 +176,28 @@ def test_yaml_syntax_error_names_line():
 def test_top_level_must_be_mapping():
     assert error_of("- a\n- b\n").details["field"] == "e2e.yaml"
     with pytest.raises(ArgusError):
-        C.normalize(["x"])
+        loader.normalize(["x"])
 
 
 def test_port_requests_targets_and_apply_ports():
     config = load(GOOD)
-    assert C.port_requests(config) == [
+    assert planner.port_requests(config) == [
         {"name": "shop-mock-8080", "port": 28080, "protocol": "tcp"},
         {"name": "shop-web-80", "port": 28000, "protocol": "tcp"},
     ]
-    assert C.connectivity_targets(config) == [
+    assert planner.connectivity_targets(config) == [
         {"name": "shop-mock:8080", "host": "shop-mock", "port": 8080},
         {"name": "shop-web:80", "host": "shop-web", "port": 80},
         {"name": "shop-web:9000", "host": "shop-web", "port": 9000},
     ]
-    plan = C.setup_plan(config)
+    plan = planner.setup_plan(config)
     web = plan["services"][0]
     assert web["network"] == "shop-net"
     assert web["max_restarts"] == 5  # container override wins
     assert plan["mocks"][0]["max_restarts"] == 3  # resilience default
     assert "backoff" not in web  # unset: the guard's default applies
     assert web["ports"][1] == {"container_port": 9000, "protocol": "tcp"}
-    moved = C.apply_ports(plan["services"], {"shop-web-80": 28001})
+    moved = planner.apply_ports(plan["services"], {"shop-web-80": 28001})
     assert moved[0]["ports"][0]["host_port"] == 28001
     assert moved[0]["ports"][1] == {"container_port": 9000, "protocol": "tcp"}
     assert plan["services"][0]["ports"][0]["host_port"] == 28000  # input untouched
@@ -208,7 +209,7 @@ def test_port_strategy_and_bind_address_reach_the_guard():
         "mocks: [{name: m, image: i, ports: [{container_port: 80, host_port: 20080}, "
         "{container_port: 81, host_port: 20081, bind_address: 0.0.0.0}]}]\n"
     )
-    mock = C.setup_plan(config)["mocks"][0]
+    mock = planner.setup_plan(config)["mocks"][0]
     assert mock["port_strategy"] == "fail"
     assert [p["bind_address"] for p in mock["ports"]] == ["127.0.0.1", "0.0.0.0"]
 
@@ -218,13 +219,32 @@ def test_udp_port_name_and_no_restart():
         "project: p\nresilience: {container: {restart_on_failure: false}}\n"
         "mocks: [{name: m, image: i, max_restarts: 4, ports: [{container_port: 53, host_port: 20053, protocol: udp}]}]\n"
     )
-    assert C.port_requests(config)[0]["name"] == "m-53-udp"
-    assert C.connectivity_targets(config) == []
-    assert C.setup_plan(config)["mocks"][0]["max_restarts"] == 0
+    assert planner.port_requests(config)[0]["name"] == "m-53-udp"
+    assert planner.connectivity_targets(config) == []
+    assert planner.setup_plan(config)["mocks"][0]["max_restarts"] == 0
 
 
 def test_describe_schema_covers_nested_fields():
-    paths = [path for path, _unused in C.describe_schema()]
+    paths = [path for path, _unused in schema.describe()]
     assert "services[].ports[].host_port" in paths
     assert "resilience.container.max_restarts" in paths
-    assert all(spec.description for _unused, spec in C.describe_schema())
+    assert all(spec.description for _unused, spec in schema.describe())
+
+
+def test_every_mistake_of_a_file_is_reported_at_once():
+    error = error_of(
+        "project: p\n"
+        "mocks: [{name: m, image: i, memory: 1m, ports: [70000]}]\n"
+        "services: [{name: m, image: i, command: [sh, 1]}]\n"
+        "resilience: {ports: {stratgy: auto}, network: {wait_seconds: -1}}\n"
+    )
+    fields = [problem["field"] for problem in error.details["errors"]]
+    assert sorted(fields) == [
+        "mocks[0].memory",
+        "mocks[0].ports[0].container_port",
+        "resilience.network.wait_seconds",
+        "resilience.ports.stratgy",
+        "services[0].command[1]",
+        "services[0].name",
+    ]
+    assert error.message.startswith("e2e.yaml: 6 problems: ")

@@ -1,0 +1,116 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ArgusAI
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Load an ``e2e.yaml``: parse, apply the sections given as variables, validate, fill defaults.
+
+Every problem of a configuration is reported in one ``INVALID_INPUT`` whose ``details.errors``
+name each field by its path (e.g. ``services[0].ports[1].host_port``) with its value; the first
+one is also ``details.field``. The result has every default filled, so the role reads flags
+without ``default()`` filters.
+
+Pure Python (stdlib + PyYAML when text is parsed): no Docker, no Ansible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ansible_collections.argusai.resilience.plugins.module_utils.config.plan import containers, guard_item
+from ansible_collections.argusai.resilience.plugins.module_utils.config.schema import CONFIG
+from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, invalid_input
+from ansible_collections.argusai.resilience.plugins.module_utils.guard.spec import spec_from_params
+from ansible_collections.argusai.resilience.plugins.module_utils.options import Problems, validate_into
+
+
+def _check_cross_fields(config: dict[str, Any], problems: Problems) -> None:
+    """Rules across fields: unique names and host ports, backoff bounds (values with problems are skipped)."""
+    names: dict[str, str] = {}
+    host_ports: dict[tuple[int, str], str] = {}
+    for path, container in containers(config):
+        for name in [container["name"], *(container["aliases"] or [])]:
+            if name is None:
+                continue
+            if name in names:
+                problems.add(f"{path}.name", name, f"is already used by {names[name]}")
+            names[name] = path
+        for index, port in enumerate(container["ports"] or []):
+            if not port or port["host_port"] is None or port["protocol"] is None:
+                continue
+            key = (port["host_port"], port["protocol"])
+            where = f"{path}.ports[{index}].host_port"
+            if key in host_ports:
+                problems.add(where, port["host_port"], f"is already requested by {host_ports[key]}")
+            host_ports[key] = where
+    tuning = (config["resilience"] or {}).get("container") or {}
+    initial, largest = tuning.get("backoff_initial_ms"), tuning.get("backoff_max_ms")
+    if initial is not None and largest is not None and largest < initial:
+        problems.add("resilience.container.backoff_max_ms", largest, f"must be >= backoff_initial_ms ({initial})")
+
+
+def normalize(raw: Any, source: str | None = None) -> dict[str, Any]:
+    """Validate a whole configuration (a parsed ``e2e.yaml``); return it with every default filled.
+
+    ``source`` (the file's name) prefixes the error message.
+    """
+    if not isinstance(raw, dict):
+        shown = raw if isinstance(raw, (str, int, float, bool)) else type(raw).__name__
+        raise invalid_input(source or "config", shown, "must be a mapping of sections")
+    problems = Problems()
+    config = validate_into(CONFIG, raw, "", problems) or {}
+    if problems.items and (not isinstance(config.get("resilience"), dict) or config.get("project") is None):
+        problems.raise_if_any(source)  # without these sections nothing else can be checked
+    if config["network"] is not None and config["network"]["name"] is None:
+        config["network"]["name"] = f"argus-{config['project']}"
+    _check_cross_fields(config, problems)
+    tuning = config["resilience"].get("container")
+    if tuning and not tuning["restart_on_failure"]:
+        tuning["max_restarts"] = 0
+    # The guard's own rules (memory >= 6m, env names, ...), reported with this file's field paths;
+    # a field that has a problem already is not reported twice.
+    if config["network"] is not None and None not in config["resilience"].values():
+        for path, container in containers(config):
+            try:
+                spec_from_params(guard_item(container, config), prefix=f"{path}.")
+            except ArgusError as exc:
+                known = {problem["field"] for problem in problems.items}
+                problems.items.extend(p for p in exc.details.get("errors") or [] if p["field"] not in known)
+    problems.raise_if_any(source)
+    return config
+
+
+def parse_yaml(text: str, source: str = "e2e.yaml") -> Any:
+    """Parse YAML text; a syntax error is INVALID_INPUT naming the line."""
+    import yaml  # PyYAML: the controller parses configuration files (a managed host needs none)
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark is not None else source
+        raise invalid_input(where, None, f"is not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+
+
+def merge(file_config: Mapping[str, Any] | None, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Sections given as variables replace the file's sections (``None`` = not given)."""
+    merged = dict(file_config or {})
+    merged.update({key: value for key, value in overrides.items() if value is not None})
+    return merged
+
+
+def load_config(
+    text: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    source: str = "e2e.yaml",
+    new_run_id: Callable[[], str] | None = None,
+) -> dict[str, Any]:
+    """Parse ``text`` (may be ``None``), apply ``overrides``, validate, fill the run id."""
+    raw = parse_yaml(text, source) if text is not None else {}
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise invalid_input(source, type(raw).__name__, "must be a mapping of sections (project, services, ...)")
+    config = normalize(merge(raw, overrides or {}), source if text is not None else None)
+    if config["run_id"] is None and new_run_id is not None:
+        config["run_id"] = new_run_id()
+    return config

@@ -1,0 +1,124 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ArgusAI
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the setup modules take, derived from a normalised configuration (``config/loader.py``).
+
+The role runs :func:`setup_plan` once: the guard's ``containers`` entries, the port requests of
+``argus_port_resolve`` and the connectivity targets of ``argus_network_verify``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ansible_collections.argusai.resilience.plugins.module_utils.guard.options import TUNING_OPTIONS
+
+TUNING_KEYS = frozenset(option.name for option in TUNING_OPTIONS)
+
+
+def containers(config: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(path, container) for every container, in start order: mocks, services, test."""
+    found = [(f"mocks[{i}]", c) for i, c in enumerate(config.get("mocks") or [])]
+    found += [(f"services[{i}]", c) for i, c in enumerate(config.get("services") or [])]
+    found.append(("test", config.get("test")))
+    return [(path, container) for path, container in found if isinstance(container, dict)]
+
+
+def port_name(container: str, port: Mapping[str, Any]) -> str:
+    """The name a published port has in argus_port_resolve: ``<container>-<port>[-udp]``."""
+    suffix = "-udp" if port["protocol"] == "udp" else ""
+    return f"{container}-{port['container_port']}{suffix}"
+
+
+def port_requests(config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ``ports`` option of argus_port_resolve: every published port of the mocks and services."""
+    requests = []
+    for _path, container in containers(config):
+        for port in container["ports"]:
+            if port["host_port"] is not None:
+                requests.append(
+                    {
+                        "name": port_name(container["name"], port),
+                        "port": port["host_port"],
+                        "protocol": port["protocol"],
+                    }
+                )
+    return requests
+
+
+def connectivity_targets(config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ``targets`` of argus_network_verify: every TCP port of every mock and service, by container name."""
+    targets = []
+    for section in ("mocks", "services"):
+        for container in config[section]:
+            for port in container["ports"]:
+                if port["protocol"] == "tcp":
+                    targets.append(
+                        {
+                            "name": f"{container['name']}:{port['container_port']}",
+                            "host": container["name"],
+                            "port": port["container_port"],
+                        }
+                    )
+    return targets
+
+
+def guard_item(container: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    """One entry of argus_container_guard's ``containers``: the container plus the resilience defaults.
+
+    Unset values are left out so that the guard's own defaults apply.
+    """
+    tuning = config["resilience"]["container"]
+    bind_address = config["resilience"]["ports"]["bind_address"]
+    spec: dict[str, Any] = {}
+    for key, value in container.items():
+        if key in TUNING_KEYS and value is None:
+            value = tuning[key]
+        if key == "healthcheck" and value is not None:
+            value = {k: v for k, v in value.items() if v is not None}
+        if key == "ports":
+            value = [
+                {
+                    k: v
+                    for k, v in dict(port, bind_address=port.get("bind_address") or bind_address).items()
+                    if v is not None
+                }
+                for port in value
+            ]
+        if value is None or (key in ("aliases",) and not value):
+            continue
+        spec[key] = value
+    if not tuning["restart_on_failure"]:
+        spec["max_restarts"] = 0
+    spec["network"] = config["network"]["name"]
+    spec["port_strategy"] = config["resilience"]["ports"]["strategy"]
+    return spec
+
+
+def apply_ports(items: list[Mapping[str, Any]], ports: Mapping[str, int]) -> list[dict[str, Any]]:
+    """Replace each published port's ``host_port`` by the port argus_port_resolve chose."""
+    result = []
+    for container in items:
+        updated = dict(container)
+        new_ports = []
+        for port in container.get("ports") or []:
+            port = dict(port)
+            if port.get("host_port") is not None:
+                port.setdefault("protocol", "tcp")
+                port["host_port"] = int(ports.get(port_name(container["name"], port), port["host_port"]))
+            new_ports.append(port)
+        updated["ports"] = new_ports
+        result.append(updated)
+    return result
+
+
+def setup_plan(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything the role needs from a normalised config, derived once."""
+    return {
+        "mocks": [guard_item(c, config) for c in config["mocks"]],
+        "services": [guard_item(c, config) for c in config["services"]],
+        "test": guard_item(config["test"], config) if config["test"] is not None else None,
+        "port_requests": port_requests(config),
+        "targets": connectivity_targets(config),
+    }
