@@ -1,6 +1,7 @@
 """Generate the documents that must follow the code, from the code.
 
-    plugins/doc_fragments/module_options.py    every module's options, from its OPTIONS table
+    plugins/doc_fragments/module_options.py    every module's options (from its OPTIONS table), author,
+                                               requirements and the notes the modules share
     docs/errors.md                             from errors.REGISTRY (every code and action id)
     docs/configuration.md                      from config/schema.py (every e2e.yaml field)
     roles/argus_setup/meta/argument_specs.yml  the role's inputs; the container and resilience
@@ -37,6 +38,23 @@ HEADER = (
 # --------------------------------------------------------------------------------------------
 
 MODULES = ROOT / "plugins" / "modules"
+FRAGMENT = "argusai.resilience.module_options"
+# What every module's documentation says besides its options.
+COMMON_DOC = {
+    "author": ["ArgusAI team (@argusai)"],
+    "attributes": {"check_mode": {"support": "full", "description": "Supported; the notes say what check mode does."}},
+}
+# What the modules that talk to Docker (those with docker_host) add.
+DOCKER_DOC = {
+    "requirements": ["docker (the Docker SDK for Python) >= 7.0"],
+    "notes": [
+        "Every failure returns C(msg) for people and C(error), a structured error with C(code), C(category), "
+        "C(severity), C(message), C(details), C(suggested_actions), C(retryable) and C(timestamp), for machines. "
+        "See the collection's C(docs/errors.md).",
+        "The module returns C(argus_events), a list of C({type, timestamp, project, run_id, data}), also when it "
+        "fails. The C(argusai.resilience.argus_events) callback writes them as JSON lines.",
+    ],
+}
 
 
 def module_tables() -> dict[str, tuple[O.Option, ...]]:
@@ -47,6 +65,15 @@ def module_tables() -> dict[str, tuple[O.Option, ...]]:
         if hasattr(module, "OPTIONS"):
             tables[path.stem] = tuple(module.OPTIONS)
     return tables
+
+
+def _fragment(options: tuple[O.Option, ...]) -> str:
+    doc = dict(COMMON_DOC)
+    if any(option.name == "docker_host" for option in options):
+        doc.update(DOCKER_DOC)
+    doc["options"] = O.doc_options(options)
+    text = yaml.dump(doc, Dumper=_IndentedDumper, sort_keys=False, width=110, allow_unicode=True)
+    return f'r"""\n{text}"""'
 
 
 def module_options_py() -> str:
@@ -60,11 +87,19 @@ def module_options_py() -> str:
         "class ModuleDocFragment:\n",
     ]
     for name, options in module_tables().items():
-        text = yaml.dump(
-            {"options": O.doc_options(options)}, Dumper=_IndentedDumper, sort_keys=False, width=110, allow_unicode=True
-        )
-        out.append(f'    {name.upper()} = r"""\n{text}"""\n\n')
+        out.append(f"    {name.upper()} = {_fragment(options)}\n\n")
     return "".join(out).rstrip("\n") + "\n"
+
+
+def fragment_problems() -> list[str]:
+    """Modules whose DOCUMENTATION does not extend their generated fragment."""
+    problems = []
+    for name in module_tables():
+        module = importlib.import_module(f"ansible_collections.argusai.resilience.plugins.modules.{name}")
+        extends = yaml.safe_load(module.DOCUMENTATION).get("extends_documentation_fragment")
+        if extends != f"{FRAGMENT}.{name}":
+            problems.append(f"plugins/modules/{name}.py must extend {FRAGMENT}.{name} (and nothing else)")
+    return problems
 
 
 # --------------------------------------------------------------------------------------------
@@ -397,10 +432,12 @@ def main(argv: list[str] | None = None) -> int:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
             print(f"wrote {relative}")
+    problems = fragment_problems()
+    for problem in problems:
+        print(problem, file=sys.stderr)
     if stale:
         print("out of date (run `python scripts/gen_docs.py`): " + ", ".join(stale), file=sys.stderr)
-        return 1
-    return 0
+    return 1 if stale or problems else 0
 
 
 if __name__ == "__main__":

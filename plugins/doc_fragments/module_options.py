@@ -9,6 +9,20 @@ from __future__ import annotations
 
 class ModuleDocFragment:
     ARGUS_CIRCUIT = r"""
+author:
+  - ArgusAI team (@argusai)
+attributes:
+  check_mode:
+    support: full
+    description: Supported; the notes say what check mode does.
+requirements:
+  - docker (the Docker SDK for Python) >= 7.0
+notes:
+  - Every failure returns C(msg) for people and C(error), a structured error with C(code), C(category), C(severity),
+    C(message), C(details), C(suggested_actions), C(retryable) and C(timestamp), for machines. See the collection's
+    C(docs/errors.md).
+  - The module returns C(argus_events), a list of C({type, timestamp, project, run_id, data}), also when it fails.
+    The C(argusai.resilience.argus_events) callback writes them as JSON lines.
 options:
   project:
     description:
@@ -65,6 +79,12 @@ options:
 """
 
     ARGUS_CONFIG = r"""
+author:
+  - ArgusAI team (@argusai)
+attributes:
+  check_mode:
+    support: full
+    description: Supported; the notes say what check mode does.
 options:
   path:
     description:
@@ -114,6 +134,20 @@ options:
 """
 
     ARGUS_CONTAINER_GUARD = r"""
+author:
+  - ArgusAI team (@argusai)
+attributes:
+  check_mode:
+    support: full
+    description: Supported; the notes say what check mode does.
+requirements:
+  - docker (the Docker SDK for Python) >= 7.0
+notes:
+  - Every failure returns C(msg) for people and C(error), a structured error with C(code), C(category), C(severity),
+    C(message), C(details), C(suggested_actions), C(retryable) and C(timestamp), for machines. See the collection's
+    C(docs/errors.md).
+  - The module returns C(argus_events), a list of C({type, timestamp, project, run_id, data}), also when it fails.
+    The C(argusai.resilience.argus_events) callback writes them as JSON lines.
 options:
   project:
     description:
@@ -134,22 +168,22 @@ options:
       - Name of the container. Required unless O(containers) is used; mutually exclusive with it.
       - Must match C(^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$).
     type: str
-  image:
+  image: &id001
     description:
       - Image to run; must already be on the Docker host (it is never pulled). Required when the state is V(started).
       - Changing it recreates the container.
     type: str
-  command:
+  command: &id002
     description:
       - Command to run, a string (split like a shell would) or a list (passed as is).
       - Changing it recreates the container.
     type: raw
-  env:
+  env: &id003
     description:
       - Environment variables. The values are never logged, and are masked in the diagnostics.
       - Changing it recreates the container.
     type: dict
-  ports:
+  ports: &id004
     description:
       - Ports to publish (in a setup file, a bare integer is a container port).
       - Changing it recreates the container.
@@ -183,21 +217,21 @@ options:
         description:
           - 'Host address to publish on. When not set: C(resilience.ports.bind_address) in a setup, else all addresses.'
         type: str
-  network:
+  network: &id005
     description:
       - User-defined network to attach the container to. Created with the project's labels when missing, reused
         when it exists. When not set, the container uses Docker's default bridge.
       - Must match C(^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$).
       - Changing it recreates the container.
     type: str
-  aliases:
+  aliases: &id006
     description:
       - Extra DNS names of the container on its network. Needs a network.
       - Must match C(^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$).
       - Changing it recreates the container.
     type: list
     elements: str
-  healthcheck:
+  healthcheck: &id007
     description:
       - Healthcheck of the container (in a setup file, a bare string is its test). The guard then waits for C(healthy)
         before counting O(stable_seconds).
@@ -234,20 +268,20 @@ options:
           - Must be >= 0.
         type: float
         default: 0
-  memory:
+  memory: &id008
     description:
       - Memory limit, for example V(8m), V(512M) or V(1g) (units b, k, m, g; at least 6m), or bytes. Swap is not
         added on top of it.
       - Changing it recreates the container.
     type: str
-  max_restarts:
+  max_restarts: &id009
     description:
       - Restarts after consecutive failed attempts before the guard gives up with C(CONTAINER_RESTART_EXHAUSTED).
         V(0) reports the first failure with its own code (C(CONTAINER_CRASH), C(CONTAINER_OOM), C(HEALTH_CHECK_TIMEOUT)).
       - Must be >= 0 and <= 100.
     type: int
     default: 3
-  backoff:
+  backoff: &id010
     description:
       - V(exponential) waits O(backoff_initial_ms) * 2^(n-1) before restart n, V(linear) O(backoff_initial_ms) *
         n; both are capped at O(backoff_max_ms). The delay runs from the container's death to it running again (the
@@ -258,49 +292,49 @@ options:
     choices:
       - exponential
       - linear
-  backoff_initial_ms:
+  backoff_initial_ms: &id011
     description:
       - First backoff delay in milliseconds.
       - Must be >= 0 and <= 3600000.
     type: int
     default: 1000
-  backoff_max_ms:
+  backoff_max_ms: &id012
     description:
       - Largest backoff delay in milliseconds (at least O(backoff_initial_ms)).
       - Must be >= 0 and <= 3600000.
     type: int
     default: 30000
-  jitter:
+  jitter: &id013
     description:
       - Draw each delay uniformly between 0 and the scheduled delay (spreads restarts of many containers).
     type: bool
     default: false
-  stable_seconds:
+  stable_seconds: &id014
     description:
       - Seconds the container must keep running (and healthy) for an attempt to count as a success.
       - Must be >= 0 and <= 3600.
     type: float
     default: 3
-  startup_timeout:
+  startup_timeout: &id015
     description:
       - Seconds from the start within which a container with a healthcheck must become C(healthy).
       - Must be >= 0.1 and <= 86400.
     type: float
     default: 60
-  watch_seconds:
+  watch_seconds: &id016
     description:
       - Keep watching this many seconds after the container became stable; a failure in that window is restarted
         like any other, with the backoff and restart count starting over (the run before it was stable).
       - Must be >= 0 and <= 86400.
     type: float
     default: 0
-  stop_timeout:
+  stop_timeout: &id017
     description:
       - Seconds to wait for a graceful stop before an unhealthy container is killed and restarted.
       - Must be >= 0 and <= 3600.
     type: int
     default: 5
-  port_strategy:
+  port_strategy: &id018
     description:
       - V(auto) picks another free host port when Docker reports the requested one as already allocated; V(fail)
         fails with C(PORT_CONFLICT).
@@ -309,12 +343,12 @@ options:
     choices:
       - auto
       - fail
-  remove_on_failure:
+  remove_on_failure: &id019
     description:
       - Remove the container when the guard gives up (else it is left for inspection).
     type: bool
     default: false
-  state:
+  state: &id020
     description:
       - V(started) creates, starts and supervises the container; V(absent) removes it (a managed container of the
         project only). Networks are left to the teardown.
@@ -338,196 +372,26 @@ options:
           - Must match C(^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$).
         type: str
         required: true
-      image:
-        description:
-          - Image to run; must already be on the Docker host (it is never pulled). Required when the state is V(started).
-          - Changing it recreates the container.
-        type: str
-      command:
-        description:
-          - Command to run, a string (split like a shell would) or a list (passed as is).
-          - Changing it recreates the container.
-        type: raw
-      env:
-        description:
-          - Environment variables. The values are never logged, and are masked in the diagnostics.
-          - Changing it recreates the container.
-        type: dict
-      ports:
-        description:
-          - Ports to publish (in a setup file, a bare integer is a container port).
-          - Changing it recreates the container.
-        type: list
-        elements: dict
-        suboptions:
-          container_port:
-            description:
-              - Port the process listens on inside the container.
-              - Must be >= 1 and <= 65535.
-            type: int
-            required: true
-          host_port:
-            description:
-              - Preferred port on the Docker host. When not set, the port is not published by the setup; the guard
-                alone then lets Docker pick an ephemeral port.
-              - When it is taken and the port strategy is V(auto), another free port is chosen and reported in the
-                port mappings.
-              - Must be >= 1 and <= 65535.
-            type: int
-          protocol:
-            description:
-              - Protocol.
-            type: str
-            default: tcp
-            choices:
-              - tcp
-              - udp
-              - sctp
-          bind_address:
-            description:
-              - 'Host address to publish on. When not set: C(resilience.ports.bind_address) in a setup, else all
-                addresses.'
-            type: str
-      network:
-        description:
-          - User-defined network to attach the container to. Created with the project's labels when missing, reused
-            when it exists. When not set, the container uses Docker's default bridge.
-          - Must match C(^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$).
-          - Changing it recreates the container.
-        type: str
-      aliases:
-        description:
-          - Extra DNS names of the container on its network. Needs a network.
-          - Must match C(^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$).
-          - Changing it recreates the container.
-        type: list
-        elements: str
-      healthcheck:
-        description:
-          - Healthcheck of the container (in a setup file, a bare string is its test). The guard then waits for
-            C(healthy) before counting O(stable_seconds).
-          - Changing it recreates the container.
-        type: dict
-        suboptions:
-          test:
-            description:
-              - 'The probe: a shell command (a string, run with C(CMD-SHELL)) or a list in Docker''s form (a list
-                starting with C(CMD), C(CMD-SHELL) or C(NONE) is passed as is, any other list runs as C(CMD)).'
-            type: raw
-            required: true
-          interval:
-            description:
-              - Seconds between probes.
-              - Must be > 0.
-            type: float
-            default: 5
-          timeout:
-            description:
-              - Seconds one probe may take.
-              - Must be > 0.
-            type: float
-            default: 3
-          retries:
-            description:
-              - Consecutive failed probes that make the container C(unhealthy).
-              - Must be >= 1.
-            type: int
-            default: 3
-          start_period:
-            description:
-              - Seconds after the start during which failed probes do not count.
-              - Must be >= 0.
-            type: float
-            default: 0
-      memory:
-        description:
-          - Memory limit, for example V(8m), V(512M) or V(1g) (units b, k, m, g; at least 6m), or bytes. Swap is
-            not added on top of it.
-          - Changing it recreates the container.
-        type: str
-      max_restarts:
-        description:
-          - Restarts after consecutive failed attempts before the guard gives up with C(CONTAINER_RESTART_EXHAUSTED).
-            V(0) reports the first failure with its own code (C(CONTAINER_CRASH), C(CONTAINER_OOM), C(HEALTH_CHECK_TIMEOUT)).
-          - Must be >= 0 and <= 100.
-        type: int
-        default: 3
-      backoff:
-        description:
-          - V(exponential) waits O(backoff_initial_ms) * 2^(n-1) before restart n, V(linear) O(backoff_initial_ms)
-            * n; both are capped at O(backoff_max_ms). The delay runs from the container's death to it running again
-            (the start is issued early by what the last start took).
-          - A stable run (see O(watch_seconds)) starts the schedule and the restart count over.
-        type: str
-        default: exponential
-        choices:
-          - exponential
-          - linear
-      backoff_initial_ms:
-        description:
-          - First backoff delay in milliseconds.
-          - Must be >= 0 and <= 3600000.
-        type: int
-        default: 1000
-      backoff_max_ms:
-        description:
-          - Largest backoff delay in milliseconds (at least O(backoff_initial_ms)).
-          - Must be >= 0 and <= 3600000.
-        type: int
-        default: 30000
-      jitter:
-        description:
-          - Draw each delay uniformly between 0 and the scheduled delay (spreads restarts of many containers).
-        type: bool
-        default: false
-      stable_seconds:
-        description:
-          - Seconds the container must keep running (and healthy) for an attempt to count as a success.
-          - Must be >= 0 and <= 3600.
-        type: float
-        default: 3
-      startup_timeout:
-        description:
-          - Seconds from the start within which a container with a healthcheck must become C(healthy).
-          - Must be >= 0.1 and <= 86400.
-        type: float
-        default: 60
-      watch_seconds:
-        description:
-          - Keep watching this many seconds after the container became stable; a failure in that window is restarted
-            like any other, with the backoff and restart count starting over (the run before it was stable).
-          - Must be >= 0 and <= 86400.
-        type: float
-        default: 0
-      stop_timeout:
-        description:
-          - Seconds to wait for a graceful stop before an unhealthy container is killed and restarted.
-          - Must be >= 0 and <= 3600.
-        type: int
-        default: 5
-      port_strategy:
-        description:
-          - V(auto) picks another free host port when Docker reports the requested one as already allocated; V(fail)
-            fails with C(PORT_CONFLICT).
-        type: str
-        default: auto
-        choices:
-          - auto
-          - fail
-      remove_on_failure:
-        description:
-          - Remove the container when the guard gives up (else it is left for inspection).
-        type: bool
-        default: false
-      state:
-        description:
-          - V(started) creates, starts and supervises the container; V(absent) removes it (a managed container of
-            the project only). Networks are left to the teardown.
-        type: str
-        default: started
-        choices:
-          - started
-          - absent
+      image: *id001
+      command: *id002
+      env: *id003
+      ports: *id004
+      network: *id005
+      aliases: *id006
+      healthcheck: *id007
+      memory: *id008
+      max_restarts: *id009
+      backoff: *id010
+      backoff_initial_ms: *id011
+      backoff_max_ms: *id012
+      jitter: *id013
+      stable_seconds: *id014
+      startup_timeout: *id015
+      watch_seconds: *id016
+      stop_timeout: *id017
+      port_strategy: *id018
+      remove_on_failure: *id019
+      state: *id020
   docker_host:
     description:
       - The Docker daemon to talk to, for example V(unix:///var/run/docker.sock) or V(tcp://127.0.0.1:2375).
@@ -572,6 +436,20 @@ options:
 """
 
     ARGUS_NETWORK_VERIFY = r"""
+author:
+  - ArgusAI team (@argusai)
+attributes:
+  check_mode:
+    support: full
+    description: Supported; the notes say what check mode does.
+requirements:
+  - docker (the Docker SDK for Python) >= 7.0
+notes:
+  - Every failure returns C(msg) for people and C(error), a structured error with C(code), C(category), C(severity),
+    C(message), C(details), C(suggested_actions), C(retryable) and C(timestamp), for machines. See the collection's
+    C(docs/errors.md).
+  - The module returns C(argus_events), a list of C({type, timestamp, project, run_id, data}), also when it fails.
+    The C(argusai.resilience.argus_events) callback writes them as JSON lines.
 options:
   project:
     description:
@@ -684,6 +562,20 @@ options:
 """
 
     ARGUS_ORPHAN_CLEAN = r"""
+author:
+  - ArgusAI team (@argusai)
+attributes:
+  check_mode:
+    support: full
+    description: Supported; the notes say what check mode does.
+requirements:
+  - docker (the Docker SDK for Python) >= 7.0
+notes:
+  - Every failure returns C(msg) for people and C(error), a structured error with C(code), C(category), C(severity),
+    C(message), C(details), C(suggested_actions), C(retryable) and C(timestamp), for machines. See the collection's
+    C(docs/errors.md).
+  - The module returns C(argus_events), a list of C({type, timestamp, project, run_id, data}), also when it fails.
+    The C(argusai.resilience.argus_events) callback writes them as JSON lines.
 options:
   project:
     description:
@@ -755,6 +647,20 @@ options:
 """
 
     ARGUS_PORT_RESOLVE = r"""
+author:
+  - ArgusAI team (@argusai)
+attributes:
+  check_mode:
+    support: full
+    description: Supported; the notes say what check mode does.
+requirements:
+  - docker (the Docker SDK for Python) >= 7.0
+notes:
+  - Every failure returns C(msg) for people and C(error), a structured error with C(code), C(category), C(severity),
+    C(message), C(details), C(suggested_actions), C(retryable) and C(timestamp), for machines. See the collection's
+    C(docs/errors.md).
+  - The module returns C(argus_events), a list of C({type, timestamp, project, run_id, data}), also when it fails.
+    The C(argusai.resilience.argus_events) callback writes them as JSON lines.
 options:
   ports:
     description:
@@ -856,6 +762,20 @@ options:
 """
 
     ARGUS_PREFLIGHT = r"""
+author:
+  - ArgusAI team (@argusai)
+attributes:
+  check_mode:
+    support: full
+    description: Supported; the notes say what check mode does.
+requirements:
+  - docker (the Docker SDK for Python) >= 7.0
+notes:
+  - Every failure returns C(msg) for people and C(error), a structured error with C(code), C(category), C(severity),
+    C(message), C(details), C(suggested_actions), C(retryable) and C(timestamp), for machines. See the collection's
+    C(docs/errors.md).
+  - The module returns C(argus_events), a list of C({type, timestamp, project, run_id, data}), also when it fails.
+    The C(argusai.resilience.argus_events) callback writes them as JSON lines.
 options:
   project:
     description:
@@ -949,6 +869,20 @@ options:
 """
 
     ARGUS_RUN_INFO = r"""
+author:
+  - ArgusAI team (@argusai)
+attributes:
+  check_mode:
+    support: full
+    description: Supported; the notes say what check mode does.
+requirements:
+  - docker (the Docker SDK for Python) >= 7.0
+notes:
+  - Every failure returns C(msg) for people and C(error), a structured error with C(code), C(category), C(severity),
+    C(message), C(details), C(suggested_actions), C(retryable) and C(timestamp), for machines. See the collection's
+    C(docs/errors.md).
+  - The module returns C(argus_events), a list of C({type, timestamp, project, run_id, data}), also when it fails.
+    The C(argusai.resilience.argus_events) callback writes them as JSON lines.
 options:
   project:
     description:
@@ -1007,6 +941,20 @@ options:
 """
 
     ARGUS_TEARDOWN = r"""
+author:
+  - ArgusAI team (@argusai)
+attributes:
+  check_mode:
+    support: full
+    description: Supported; the notes say what check mode does.
+requirements:
+  - docker (the Docker SDK for Python) >= 7.0
+notes:
+  - Every failure returns C(msg) for people and C(error), a structured error with C(code), C(category), C(severity),
+    C(message), C(details), C(suggested_actions), C(retryable) and C(timestamp), for machines. See the collection's
+    C(docs/errors.md).
+  - The module returns C(argus_events), a list of C({type, timestamp, project, run_id, data}), also when it fails.
+    The C(argusai.resilience.argus_events) callback writes them as JSON lines.
 options:
   project:
     description:

@@ -18,7 +18,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.errors import A
 
 try:
     import docker
-    from docker.errors import APIError, ImageNotFound, NotFound
+    from docker.errors import APIError, ImageNotFound, NotFound  # pylint: disable=unused-import  # re-exported
 
     HAS_DOCKER = True
     DOCKER_IMPORT_ERROR = None

@@ -246,31 +246,9 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def structured_error(
-    code: str,
-    message: str,
-    details: Mapping[str, Any] | None = None,
-    severity: str | None = None,
-    retryable: bool | None = None,
-    context: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Build a StructuredError dict from the registry.
-
-    ``context`` (``project``, ``run_id``) fills the suggested actions' ``extra_vars``.
-    """
-    spec = REGISTRY[code]
-    if severity is not None and severity not in SEVERITIES:
-        raise ValueError(f"unknown severity {severity!r}")
-    return {
-        "code": code,
-        "category": spec.category,
-        "severity": severity or spec.severity,
-        "message": message,
-        "details": dict(details or {}),
-        "suggested_actions": [action.render(context or {}) for action in spec.actions],
-        "retryable": spec.retryable if retryable is None else retryable,
-        "timestamp": utc_now(),
-    }
+def structured_error(code: str, message: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """A StructuredError dict: :class:`ArgusError` (same arguments) as a dict."""
+    return ArgusError(code, message, *args, **kwargs).to_dict()
 
 
 class ArgusError(Exception):
@@ -287,6 +265,8 @@ class ArgusError(Exception):
     ) -> None:
         if code not in REGISTRY:
             raise ValueError(f"unknown error code {code!r}")
+        if severity is not None and severity not in SEVERITIES:
+            raise ValueError(f"unknown severity {severity!r}")
         super().__init__(message)
         self.code = code
         self.message = message
@@ -301,7 +281,19 @@ class ArgusError(Exception):
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        return structured_error(self.code, self.message, self.details, self.severity, self.retryable, self.context)
+        """The StructuredError, from the registry; ``context`` (``project``, ``run_id``) fills the
+        suggested actions' ``extra_vars``."""
+        spec = REGISTRY[self.code]
+        return {
+            "code": self.code,
+            "category": spec.category,
+            "severity": self.severity or spec.severity,
+            "message": self.message,
+            "details": dict(self.details),
+            "suggested_actions": [action.render(self.context) for action in spec.actions],
+            "retryable": spec.retryable if self.retryable is None else self.retryable,
+            "timestamp": utc_now(),
+        }
 
 
 def invalid_input(field_name: str, value: Any, reason: str) -> ArgusError:

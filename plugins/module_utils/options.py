@@ -87,19 +87,25 @@ def defaults(options: Sequence[Option]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 
 
+def _ansible_keys(option: Option) -> dict[str, Any]:
+    """What the argument spec and the documentation both say of an option: type, required, default, ..."""
+    keys: dict[str, Any] = {"type": option.type}
+    if option.required:
+        keys["required"] = True
+    if option.default is not None:
+        keys["default"] = list(option.default) if isinstance(option.default, tuple) else option.default
+    if option.choices:
+        keys["choices"] = list(option.choices)
+    if option.elements:
+        keys["elements"] = option.elements
+    return keys
+
+
 def argument_spec(options: Sequence[Option]) -> dict[str, Any]:
     """The ``AnsibleModule`` argument spec of ``options``."""
     spec: dict[str, Any] = {}
     for option in options:
-        entry: dict[str, Any] = {"type": option.type}
-        if option.required:
-            entry["required"] = True
-        if option.default is not None:
-            entry["default"] = list(option.default) if isinstance(option.default, tuple) else option.default
-        if option.choices:
-            entry["choices"] = list(option.choices)
-        if option.elements:
-            entry["elements"] = option.elements
+        entry = _ansible_keys(option)
         if option.suboptions:
             entry["options"] = argument_spec(option.suboptions)
         if option.no_log:
@@ -125,10 +131,18 @@ def rules(option: Option) -> list[str]:
     return found
 
 
-def doc_options(options: Sequence[Option]) -> dict[str, Any]:
-    """The ``options`` mapping of a module's DOCUMENTATION for ``options``."""
+def doc_options(options: Sequence[Option], seen: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The ``options`` mapping of a module's DOCUMENTATION for ``options``.
+
+    An option met twice (the guard's options, and again under ``containers``) is the same dict
+    object both times, so that YAML writes it once (an anchor and an alias).
+    """
+    seen = {} if seen is None else seen
     docs: dict[str, Any] = {}
     for option in options:
+        if id(option) in seen:
+            docs[option.name] = seen[id(option)]
+            continue
         description = option.lines
         bounds = [rule for rule in rules(option) if not rule.startswith("matches")]
         if bounds:
@@ -137,18 +151,10 @@ def doc_options(options: Sequence[Option]) -> dict[str, Any]:
             description = [*description, f"Must match C({option.pattern.pattern})."]
         if option.recreate:
             description = [*description, "Changing it recreates the container."]
-        entry: dict[str, Any] = {"description": description, "type": option.type}
-        if option.required:
-            entry["required"] = True
-        if option.default is not None:
-            entry["default"] = list(option.default) if isinstance(option.default, tuple) else option.default
-        if option.choices:
-            entry["choices"] = list(option.choices)
-        if option.elements:
-            entry["elements"] = option.elements
+        entry: dict[str, Any] = {"description": description, **_ansible_keys(option)}
         if option.suboptions:
-            entry["suboptions"] = doc_options(option.suboptions)
-        docs[option.name] = entry
+            entry["suboptions"] = doc_options(option.suboptions, seen)
+        docs[option.name] = seen[id(option)] = entry
     return docs
 
 
@@ -304,14 +310,8 @@ def _scalar(option: Option, kind: str, value: Any, path: str, problems: Problems
         if option.pattern is not None and not option.pattern.match(value):
             problems.add(path, value, f"must match {option.pattern.pattern}")
             return None
-    elif kind == "int":
-        if not _is_int(value):
-            _wrong(option, kind, value, path, problems)
-            return None
-        if not _check_number(option, value, path, problems):
-            return None
-    elif kind == "float":
-        if not _is_number(value):
+    elif kind in ("int", "float"):
+        if not (_is_int(value) if kind == "int" else _is_number(value)):
             _wrong(option, kind, value, path, problems)
             return None
         if not _check_number(option, value, path, problems):

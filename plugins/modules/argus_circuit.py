@@ -21,18 +21,13 @@ description:
     fails with an infrastructure failure. Resetting a V(closed) or V(half-open) breaker changes nothing.
   - O(state=status) only reports the breaker.
   - Runs on the controller (an action plugin); nothing is sent to the host.
-author:
-  - ArgusAI team (@argusai)
-extends_documentation_fragment:
-  - argusai.resilience.module_options.argus_circuit
+extends_documentation_fragment: argusai.resilience.module_options.argus_circuit
 attributes:
-  check_mode:
-    support: full
-    description: In check mode a reset reports what would change and does not store it.
   action:
     support: full
     description: Implemented as an action plugin that runs on the controller.
 notes:
+  - In check mode a reset reports what would change and does not store it.
   - C(changed) is V(true) only when a reset moved an open breaker to half-open.
   - The breaker persists between runs through Ansible fact caching; the C(clear_facts) meta task,
     C(--flush-cache) and an expired C(fact_caching_timeout) reset it to closed. See the

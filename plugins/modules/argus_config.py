@@ -24,15 +24,9 @@ description:
   - Generates the run id (base-36 of the epoch milliseconds) when none is given.
   - Does not talk to Docker. The C(argusai.resilience.argus_setup) role calls it first.
   - See the collection's C(docs/configuration.md) for every field of C(e2e.yaml) and its default.
-author:
-  - ArgusAI team (@argusai)
-extends_documentation_fragment:
-  - argusai.resilience.module_options.argus_config
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; check mode does the same.
+extends_documentation_fragment: argusai.resilience.module_options.argus_config
 notes:
+  - The module only reads, so check mode does the same.
   - C(changed) is always V(false).
   - The result holds C(env) values of the containers; register it with C(no_log) when they are secret.
 seealso:
@@ -119,6 +113,10 @@ from ansible_collections.argusai.resilience.plugins.module_utils.module_support 
 OPTIONS = CONFIG_INPUT
 
 
+def main() -> None:
+    run_module(OPTIONS, core, docker=False, mutually_exclusive=[("path", "content")])
+
+
 def core(run: ModuleRun) -> dict:
     params = run.params
     text, source = params["content"], params["content_source"]
@@ -144,10 +142,6 @@ def core(run: ModuleRun) -> dict:
         "run_id_generated": bool(generated),
         "plan": setup_plan(config),
     }
-
-
-def main() -> None:
-    run_module(OPTIONS, core, docker=False, mutually_exclusive=[("path", "content")])
 
 
 if __name__ == "__main__":

@@ -28,16 +28,9 @@ description:
   - Only containers labeled C(argusai.managed=true) for O(project) are ever modified or removed. When the name
     is taken by any other container the task fails with C(INVALID_INPUT) and touches nothing.
   - The image is never pulled; a missing image fails with C(IMAGE_NOT_FOUND).
-author:
-  - ArgusAI team (@argusai)
-extends_documentation_fragment:
-  - argusai.resilience.module_options.argus_container_guard
-  - argusai.resilience.docker
-attributes:
-  check_mode:
-    support: full
-    description: Reports what would be created, recreated, started or removed (RV(action)); changes nothing.
+extends_documentation_fragment: argusai.resilience.module_options.argus_container_guard
 notes:
+  - Check mode reports what would be created, recreated, started or removed (RV(action)); changes nothing.
   - C(changed) is V(true) when a container was created, recreated, started, restarted or removed.
   - C(oom_killed) in the diagnostics is what Docker says (C(State.OOMKilled), or Docker's C(oom) event for the
     container during the attempt, see C(oom_evidence)); it is never inferred from an exit code such as 137.
@@ -241,6 +234,10 @@ OPTIONS = (
 )
 
 
+def main() -> None:
+    run_module(OPTIONS, core, mutually_exclusive=[("name", "containers")], required_one_of=[("name", "containers")])
+
+
 def item_result(outcome: Any) -> dict[str, Any]:
     result = {
         "name": outcome.name,
@@ -283,10 +280,6 @@ def core(run: ModuleRun) -> dict[str, Any]:
             error.details["failed_containers"] = [outcome.name for outcome in failed]
         raise FailWithResult(error, **result)
     return result
-
-
-def main() -> None:
-    run_module(OPTIONS, core, mutually_exclusive=[("name", "containers")], required_one_of=[("name", "containers")])
 
 
 if __name__ == "__main__":

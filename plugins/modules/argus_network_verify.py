@@ -27,18 +27,10 @@ description:
     C(NETWORK_UNREACHABLE) when it resolves but nothing answers on the port. The message says
     what to fix and lists the containers on the network with their addresses and aliases; the
     error's C(details) hold the results and the topology.
-author:
-  - ArgusAI team (@argusai)
-extends_documentation_fragment:
-  - argusai.resilience.module_options.argus_network_verify
-  - argusai.resilience.docker
-attributes:
-  check_mode:
-    support: full
-    description:
-      - The module only reads; probes are read-only and run in check mode too. A helper
-        container, when needed, is also used in check mode and removed afterwards.
+extends_documentation_fragment: argusai.resilience.module_options.argus_network_verify
 notes:
+  - The module only reads, so its read-only probes run in check mode too. A helper container,
+    when needed, is also used in check mode and removed afterwards.
   - C(changed) is always V(false).
   - The probes are C(docker exec) calls, so the test container must be running.
   - O(timeout) is the Docker API request timeout, as in every module of the collection; the
@@ -167,6 +159,10 @@ OPTIONS = (
 )
 
 
+def main() -> None:
+    run_module(OPTIONS, core)
+
+
 def core(run: ModuleRun) -> dict:
     options = options_from_params(run.params)
     verifier = NetworkVerifier(run.client(), options, run.events)
@@ -174,10 +170,6 @@ def core(run: ModuleRun) -> dict:
     if verifier.failure is not None:
         raise FailWithResult(verifier.failure, changed=False, report=report)
     return {"changed": False, "report": report}
-
-
-def main() -> None:
-    run_module(OPTIONS, core)
 
 
 if __name__ == "__main__":

@@ -27,16 +27,9 @@ description:
     holds for a volume still in use.
   - When any resource could not be removed the task fails with C(CLEANUP_FAILED); its details
     hold every per-resource error and the whole result.
-author:
-  - ArgusAI team (@argusai)
-extends_documentation_fragment:
-  - argusai.resilience.module_options.argus_orphan_clean
-  - argusai.resilience.docker
-attributes:
-  check_mode:
-    support: full
-    description: Check mode only detects; RV(found) lists what would be removed and nothing is removed.
+extends_documentation_fragment: argusai.resilience.module_options.argus_orphan_clean
 notes:
+  - Check mode only detects; RV(found) lists what would be removed and nothing is removed.
   - C(changed) is V(true) when at least one resource was removed or, in check mode, would be removed.
   - A resource removed by a concurrent cleanup between listing and removal counts as removed, so
     two cleanups of the same project may both report it.
@@ -170,13 +163,13 @@ OPTIONS = (
 )
 
 
+def main() -> None:
+    run_module(OPTIONS, core)
+
+
 def core(run: ModuleRun) -> dict:
     cleaner = OrphanCleaner(run.client(), CleanupOptions.from_params(run.params), run.events)
     return cleanup_result(cleaner, run.check_mode)
-
-
-def main() -> None:
-    run_module(OPTIONS, core)
 
 
 if __name__ == "__main__":

@@ -22,16 +22,9 @@ description:
     and stops at 65535.
   - With O(strategy=fail), a taken port fails the task with C(PORT_CONFLICT), naming the pid and
     process name of the holder when they can be found (or the container that publishes it).
-author:
-  - ArgusAI team (@argusai)
-extends_documentation_fragment:
-  - argusai.resilience.module_options.argus_port_resolve
-  - argusai.resilience.docker
-attributes:
-  check_mode:
-    support: full
-    description: Check mode resolves the same way but writes no lease.
+extends_documentation_fragment: argusai.resilience.module_options.argus_port_resolve
 notes:
+  - Check mode resolves the same way but writes no lease.
   - C(changed) is always V(false). The module binds nothing beyond the instant of a probe; its only
     trace is an advisory lease entry under C($ARGUS_PORT_STATE_DIR) (default C(/tmp/argusai-ports)),
     which expires by itself.
@@ -107,7 +100,7 @@ ports:
   type: dict
   sample: {api: 8081, db: 5432}
 ansible_facts:
-  description: Facts set by the module.
+  description: RV(mappings) as the fact C(argus_port_mappings).
   returned: success
   type: dict
   contains:
@@ -154,6 +147,10 @@ OPTIONS = (
 )
 
 
+def main() -> None:
+    run_module(OPTIONS, core)
+
+
 def core(run: ModuleRun) -> dict:
     params = run.params
     # every input is checked before a socket or Docker is touched
@@ -177,10 +174,6 @@ def core(run: ModuleRun) -> dict:
         "ports": resolution.ports,
         "ansible_facts": {"argus_port_mappings": mappings},
     }
-
-
-def main() -> None:
-    run_module(OPTIONS, core)
 
 
 if __name__ == "__main__":

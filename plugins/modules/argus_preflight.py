@@ -16,16 +16,9 @@ description:
     orphans of earlier runs, or free space below twice the threshold) and V(unhealthy) when one
     fails (daemon unreachable, free space below the threshold).
   - Never changes anything on the host.
-author:
-  - ArgusAI team (@argusai)
-extends_documentation_fragment:
-  - argusai.resilience.module_options.argus_preflight
-  - argusai.resilience.docker
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; check mode runs the same checks.
+extends_documentation_fragment: argusai.resilience.module_options.argus_preflight
 notes:
+  - The module only reads, so check mode runs the same checks.
   - C(changed) is always V(false).
 seealso:
   - module: argusai.resilience.argus_orphan_clean
@@ -76,6 +69,7 @@ report:
     duration_ms:
       description: Time the checks took, in milliseconds.
       type: int
+      sample: 40
     timestamp:
       description: When the report was made (ISO-8601 UTC).
       type: str
@@ -128,16 +122,16 @@ OPTIONS = (
 )
 
 
+def main() -> None:
+    run_module(OPTIONS, core)
+
+
 def core(run: ModuleRun) -> dict:
     checker = PreflightChecker(PreflightOptions.from_params(run.params), run.client, run.events)
     report = checker.run()
     if report["overall"] == UNHEALTHY and run.params["fail_on_unhealthy"]:
         raise FailWithResult(checker.failure, report=report)  # an unhealthy report always has a failed check
     return {"changed": False, "report": report, "ansible_facts": {"argus_preflight": report}}
-
-
-def main() -> None:
-    run_module(OPTIONS, core)
 
 
 if __name__ == "__main__":

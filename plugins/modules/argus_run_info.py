@@ -16,16 +16,9 @@ description:
     the C(argusai.resilience.argus_setup) role (C(<container>-<container_port>[-udp])), so that
     running the setup again for the same run keeps its ports instead of moving away from itself.
   - Never changes anything.
-author:
-  - ArgusAI team (@argusai)
-extends_documentation_fragment:
-  - argusai.resilience.module_options.argus_run_info
-  - argusai.resilience.docker
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; check mode does the same.
+extends_documentation_fragment: argusai.resilience.module_options.argus_run_info
 notes:
+  - The module only reads, so check mode does the same.
   - C(changed) is always V(false).
 seealso:
   - module: argusai.resilience.argus_teardown
@@ -84,6 +77,10 @@ from ansible_collections.argusai.resilience.plugins.module_utils.module_support 
 OPTIONS = (PROJECT, RUN_ID.but(description="The run.", required=True), *DOCKER)
 
 
+def main() -> None:
+    run_module(OPTIONS, core)
+
+
 def core(run: ModuleRun) -> dict:
     project, run_id = run.params["project"], run.params["run_id"]
     containers = list_containers(run.client(), project, run_id)
@@ -93,10 +90,6 @@ def core(run: ModuleRun) -> dict:
         "containers": [container_summary(row) for row in containers],
         "published": published_ports(containers),
     }
-
-
-def main() -> None:
-    run_module(OPTIONS, core)
 
 
 if __name__ == "__main__":

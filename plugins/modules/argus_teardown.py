@@ -22,16 +22,9 @@ description:
   - When any resource could not be removed the task fails with C(CLEANUP_FAILED), its details
     holding every per-resource error.
   - The C(argusai.resilience.argus_teardown) role and the C(argusai.resilience.teardown) playbook call it.
-author:
-  - ArgusAI team (@argusai)
-extends_documentation_fragment:
-  - argusai.resilience.module_options.argus_teardown
-  - argusai.resilience.docker
-attributes:
-  check_mode:
-    support: full
-    description: Check mode only lists; RV(found) is what would be removed and nothing is removed.
+extends_documentation_fragment: argusai.resilience.module_options.argus_teardown
 notes:
+  - Check mode only lists; RV(found) is what would be removed and nothing is removed.
   - C(changed) is V(true) when at least one resource was removed or, in check mode, would be removed.
 seealso:
   - module: argusai.resilience.argus_orphan_clean
@@ -111,13 +104,13 @@ from ansible_collections.argusai.resilience.plugins.module_utils.module_support 
 OPTIONS = (PROJECT, RUN_ID.but(description="The run to remove.", required=True), RESOURCE_TYPES_OPTION, *DOCKER)
 
 
+def main() -> None:
+    run_module(OPTIONS, core)
+
+
 def core(run: ModuleRun) -> dict:
     teardown = RunTeardown(run.client(), CleanupOptions.from_params(run.params), run.events)
     return cleanup_result(teardown, run.check_mode)
-
-
-def main() -> None:
-    run_module(OPTIONS, core)
 
 
 if __name__ == "__main__":

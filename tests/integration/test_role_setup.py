@@ -312,7 +312,9 @@ def test_malformed_config_fails_naming_the_field(tmp_path, docker_client, sectio
     proc, result, error = run_setup(tmp_path, {"project": project, **section})
     assert proc.returncode != 0
     assert error["code"] == "INVALID_INPUT"
-    assert error["details"] == {"field": field, "value": value}
+    details = error["details"]
+    assert {"field": details["field"], "value": details["value"]} == {"field": field, "value": value}
+    assert [(e["field"], e["value"]) for e in details["errors"]] == [(field, value)]  # the only mistake
     assert error["stage"] == "load and validate the configuration"
     assert field in proc.stdout
     # nothing was created

@@ -184,13 +184,7 @@ class ContainerGuardian:
                 outcome.final_status = container.status
                 outcome.port_mappings = self.containers.mappings(spec, container, outcome.port_mappings)
                 if outcome.attempts:
-                    self.events.emit(
-                        "restart_success",
-                        container=spec.name,
-                        container_id=container.id,
-                        attempts=len(outcome.attempts),
-                        final_status=outcome.final_status,
-                    )
+                    self._emit("restart_success", spec, container, outcome, final_status=outcome.final_status)
                 return
             since = started_ns / 1e9 if started_ns else None
             diag = diagnostics.capture(container, since=since, oom_event=failure.oom_event, secrets=secrets)
@@ -231,6 +225,12 @@ class ContainerGuardian:
             container = self.containers.restart(spec, container, outcome)
             entry["restarted"] = True
 
+    def _emit(self, event_type: str, spec: ContainerSpec, container: Any, outcome: GuardOutcome, **data: Any) -> None:
+        """An event of the container's supervision, with how many attempts failed so far."""
+        self.events.emit(
+            event_type, container=spec.name, container_id=container.id, attempts=len(outcome.attempts), **data
+        )
+
     def _give_up(self, spec: ContainerSpec, container: Any, outcome: GuardOutcome, code: str, diag: dict) -> None:
         outcome.final_status = diag.get("status")
         if spec.remove_on_failure:
@@ -245,14 +245,7 @@ class ContainerGuardian:
         }
         if spec.max_restarts == 0:  # no restart was asked for: the attempt's own code is the answer
             raise ArgusError(code, last, dict(details, diagnostics=diag))
-        self.events.emit(
-            "restart_exhausted",
-            container=spec.name,
-            container_id=container.id,
-            attempts=len(outcome.attempts),
-            max_restarts=spec.max_restarts,
-            last_reason=code,
-        )
+        self._emit("restart_exhausted", spec, container, outcome, max_restarts=spec.max_restarts, last_reason=code)
         raise ArgusError(
             "CONTAINER_RESTART_EXHAUSTED",
             f"container {spec.name} failed {len(outcome.attempts)} times, {spec.max_restarts} restarts used; "

@@ -15,16 +15,21 @@ from ansible_collections.argusai.resilience.plugins.module_utils.docker_client i
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError
 
 
+def missing(what: str, field_name: str, name: str) -> ArgusError:
+    """INVALID_INPUT for a network or container the option ``field_name`` names but Docker does not know."""
+    return ArgusError(
+        "INVALID_INPUT",
+        f"{what} {name!r} does not exist on the Docker host",
+        {"field": field_name, "value": name, "cause": "not_found"},
+    )
+
+
 def inspect_network(api: Any, name: str) -> dict[str, Any]:
     """``docker network inspect``; a missing network is INVALID_INPUT (the ``network`` option)."""
     try:
         return api.inspect_network(name)
     except NotFound as exc:
-        raise ArgusError(
-            "INVALID_INPUT",
-            f"network {name!r} does not exist on the Docker host",
-            {"field": "network", "value": name, "cause": "not_found"},
-        ) from exc
+        raise missing("network", "network", name) from exc
 
 
 def endpoint_addresses(network: dict[str, Any]) -> set[str]:

@@ -55,6 +55,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.network.results
 from ansible_collections.argusai.resilience.plugins.module_utils.network.topology import (
     endpoint_addresses,
     inspect_network,
+    missing,
     read_topology,
 )
 
@@ -105,11 +106,7 @@ class NetworkVerifier:
         try:
             container = self.api.inspect_container(name)
         except NotFound as exc:
-            raise ArgusError(
-                "INVALID_INPUT",
-                f"test container {name!r} does not exist on the Docker host",
-                {"field": "container", "value": name, "cause": "not_found"},
-            ) from exc
+            raise missing("test container", "container", name) from exc
         state = container.get("State") or {}
         if not state.get("Running"):
             raise ArgusError(

@@ -16,28 +16,29 @@ def _hold(directory: str, ready, release) -> None:
         release.wait(30)
 
 
-def test_a_lock_never_released_ends_the_wait_at_its_deadline(tmp_path):
+@pytest.fixture
+def holder(tmp_path):
+    """Another process holding lock "x" of tmp_path until ``release`` is set."""
     ready, release = multiprocessing.Event(), multiprocessing.Event()
-    holder = multiprocessing.Process(target=_hold, args=(str(tmp_path), ready, release))
-    holder.start()
-    try:
-        assert ready.wait(10)
-        started = time.monotonic()
-        with pytest.raises(TimeoutError), host_lock(str(tmp_path), "x", 0.3):
-            pass
-        assert 0.3 <= time.monotonic() - started < 1.5
-    finally:
-        release.set()
-        holder.join(10)
-
-
-def test_the_lock_is_free_again_when_its_holder_leaves(tmp_path):
-    ready, release = multiprocessing.Event(), multiprocessing.Event()
-    holder = multiprocessing.Process(target=_hold, args=(str(tmp_path), ready, release))
-    holder.start()
+    process = multiprocessing.Process(target=_hold, args=(str(tmp_path), ready, release))
+    process.start()
     assert ready.wait(10)
+    yield release, process
     release.set()
-    holder.join(10)
+    process.join(10)
+
+
+def test_a_lock_never_released_ends_the_wait_at_its_deadline(tmp_path, holder):
+    started = time.monotonic()
+    with pytest.raises(TimeoutError), host_lock(str(tmp_path), "x", 0.3):
+        pass
+    assert 0.3 <= time.monotonic() - started < 1.5
+
+
+def test_the_lock_is_free_again_when_its_holder_leaves(tmp_path, holder):
+    release, process = holder
+    release.set()
+    process.join(10)
     with host_lock(str(tmp_path), "x", 1):
         pass
 

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
+from ansible_collections.argusai.resilience.plugins.module_utils.network import results as R
 from ansible_collections.argusai.resilience.plugins.module_utils.network.options import Target
-from ansible_collections.argusai.resilience.plugins.module_utils.network.results import (
-    DNS_FAILED,
-    OUTSIDE_NETWORK,
-    PROBE_UNAVAILABLE,
-    REACHABLE,
-    UNREACHABLE,
-    failure_for,
-    new_result,
-)
 from ansible_collections.argusai.resilience.plugins.module_utils.network.topology import build_topology
 from net_fakes import CONTAINERS, NETWORK
 
 
 def result(status, **values):
-    base = new_result(Target(values.pop("service", "svc"), values.pop("host", "svc"), values.pop("port", 80)))
+    base = R.new_result(Target(values.pop("service", "svc"), values.pop("host", "svc"), values.pop("port", 80)))
     base.update(status=status, **values)
     return base
 
@@ -25,19 +17,24 @@ def result(status, **values):
 def test_failure_prefers_dns_and_explains_each_target():
     topology = build_topology(NETWORK, CONTAINERS)
     results = [
-        result(REACHABLE, service="api", host="api", reachable=True),
+        result(R.REACHABLE, service="api", host="api", reachable=True),
         result(
-            UNREACHABLE, service="pay", host="payments", port=9999, address="172.18.0.3", error="Connection refused"
+            R.UNREACHABLE,
+            service="pay",
+            host="payments",
+            port=9999,
+            address="172.18.0.3",
+            error="Connection refused",
         ),
         result(
-            DNS_FAILED,
+            R.DNS_FAILED,
             service="db",
             host="db",
             error="NXDOMAIN",
             hint="a container db exists but is attached to other",
         ),
     ]
-    error = failure_for(results, topology, "shop-tests", "busybox:latest")
+    error = R.failure_for(results, topology, "shop-tests", "busybox:latest")
     assert error.code == "DNS_RESOLUTION_FAILED"
     assert error.message.startswith("db does not resolve on the network e2e-net (NXDOMAIN); a container db exists")
     assert "payments resolves to 172.18.0.3 but nothing listens on 9999 (Connection refused)" in error.message
@@ -48,16 +45,16 @@ def test_failure_prefers_dns_and_explains_each_target():
 
 def test_failure_unreachable_only_and_all_good():
     topology = build_topology(NETWORK, CONTAINERS)
-    unreachable = [result(UNREACHABLE, host="payments", port=9999, address="172.18.0.3", error="refused")]
-    assert failure_for(unreachable, topology, "t", "img").code == "NETWORK_UNREACHABLE"
-    outside = [result(OUTSIDE_NETWORK, host="example.org", address="93.184.216.34")]
-    assert failure_for(outside, topology, "t", "img").code == "NETWORK_UNREACHABLE"
-    assert failure_for([result(REACHABLE)], topology, "t", "img") is None
+    unreachable = [result(R.UNREACHABLE, host="payments", port=9999, address="172.18.0.3", error="refused")]
+    assert R.failure_for(unreachable, topology, "t", "img").code == "NETWORK_UNREACHABLE"
+    outside = [result(R.OUTSIDE_NETWORK, host="example.org", address="93.184.216.34")]
+    assert R.failure_for(outside, topology, "t", "img").code == "NETWORK_UNREACHABLE"
+    assert R.failure_for([result(R.REACHABLE)], topology, "t", "img") is None
 
 
 def test_probe_unavailable_is_never_unreachable():
     topology = build_topology(NETWORK, CONTAINERS)
-    error = failure_for([result(PROBE_UNAVAILABLE, error="no tools")], topology, "t", "busybox:latest")
+    error = R.failure_for([result(R.PROBE_UNAVAILABLE, error="no tools")], topology, "t", "busybox:latest")
     assert error.code == "INVALID_INPUT"
     assert error.details["field"] == "probe_image" and error.details["cause"] == "probe_unavailable"
     assert "could not be probed (no tools)" in error.message
