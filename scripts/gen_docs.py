@@ -258,7 +258,8 @@ def configuration_md() -> str:
     out.append(
         "\n`argus_setup_result` (a fact) after the role: `{run_id, project, network, preflight, "
         "orphan_cleanup, port_mappings, ports, services, network_verification}`. When a stage fails, "
-        "the role sets `argus_setup_error` (the structured error, plus `stage`) and "
+        "the role sets `argus_setup_error` (the structured error, plus `stage`: the failed stage, one of "
+        "`config`, `preflight`, `orphan_cleanup`, `ports`, `mocks`, `services`, `network_verification`) and "
         "`argus_setup_result` (what was done so far), then fails; what it created stays labeled, so "
         "the next run's orphan cleanup (or `argusai.resilience.teardown`) removes it.\n\n"
         "The `argusai.resilience.argus_teardown` role takes `argus_project` and `argus_run_id` "

@@ -246,8 +246,8 @@ def test_crashing_service_stops_setup_with_restart_exhausted_and_history(crashed
     assert setup["proc"].returncode != 0
     error = setup["error"]
     assert error["code"] == "CONTAINER_RESTART_EXHAUSTED", error
-    assert error["stage"] == "start the services and the test container under the guard"
-    assert "stopped at 'start the services" in setup["proc"].stdout
+    assert error["stage"] == "services"
+    assert "stopped at 'services'" in setup["proc"].stdout
     history = error["details"]["restart_history"]
     assert history["container_name"] == f"{setup['project']}-api"
     assert len(history["attempts"]) == 2  # the first run and the one restart
@@ -315,7 +315,7 @@ def test_malformed_config_fails_naming_the_field(tmp_path, docker_client, sectio
     details = error["details"]
     assert {"field": details["field"], "value": details["value"]} == {"field": field, "value": value}
     assert [(e["field"], e["value"]) for e in details["errors"]] == [(field, value)]  # the only mistake
-    assert error["stage"] == "load and validate the configuration"
+    assert error["stage"] == "config"
     assert field in proc.stdout
     # nothing was created
     assert docker_client.containers.list(all=True, filters={"label": f"argusai.project={project}"}) == []
