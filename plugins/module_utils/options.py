@@ -62,6 +62,9 @@ class Option:
     no_log: bool = False
     # A container is recreated when this option changes (its value is part of the config hash).
     recreate: bool = False
+    # Where a container option's value goes as is in the Docker API: "create.<argument>" of
+    # create_container or "host_config.<argument>" of create_host_config (None: handled in code).
+    docker: str | None = None
 
     def but(self, **changes: Any) -> Option:
         """A copy with some attributes changed (e.g. another default where a table is reused)."""

@@ -48,17 +48,15 @@ def _in_file(option: Option) -> Option:
     return option
 
 
-# A container of the file: the guard's options a setup sets per container. The restart options are
-# unset by default, so that resilience.container applies; the project network and the port strategy
-# come from the file's sections.
-CONTAINER = (
-    *(
-        _in_file(option)
-        for option in pick(
-            CONTAINER_OPTIONS, "name", "image", "command", "env", "ports", "healthcheck", "memory", "aliases"
-        )
-    ),
-    *(option.but(default=None) for option in TUNING_OPTIONS),
+# A container of the file takes every guard container option but those the file's sections set
+# (the project network, the port strategy) or a setup does not offer. The restart options are unset
+# by default, so that resilience.container applies.
+NOT_PER_CONTAINER = ("network", "port_strategy", "remove_on_failure", "state")
+_TUNING = {option.name for option in TUNING_OPTIONS}
+CONTAINER = tuple(
+    _in_file(option).but(default=None) if option.name in _TUNING else _in_file(option)
+    for option in CONTAINER_OPTIONS
+    if option.name not in NOT_PER_CONTAINER
 )
 
 

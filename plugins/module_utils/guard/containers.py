@@ -112,6 +112,7 @@ class Containers:
 
     def create(self, spec: ContainerSpec, run_id: str, bindings: dict[str, int | None]) -> Any:
         api = self.client.api
+        passed = spec.docker_arguments()
         port_bindings: dict[str, Any] = {}
         for port in spec.ports:
             host_port = bindings.get(port.key)
@@ -121,6 +122,7 @@ class Containers:
             mem_limit=spec.memory,
             memswap_limit=spec.memory,  # no swap on top: the limit is the limit
             network_mode=spec.network,
+            **passed["host_config"],
         )
         networking_config = None
         if spec.network:
@@ -129,9 +131,7 @@ class Containers:
         labels = resource_labels(self.project, run_id, service=spec.name)
         labels[CONFIG_HASH] = spec.config_hash()
         created = api.create_container(
-            image=spec.image,
             command=list(spec.command) if isinstance(spec.command, tuple) else spec.command,
-            name=spec.name,
             environment=dict(spec.env) or None,
             labels=labels,
             ports=[(port.container_port, port.protocol) for port in spec.ports] or None,
@@ -139,6 +139,7 @@ class Containers:
             networking_config=networking_config,
             healthcheck=spec.healthcheck.to_docker() if spec.healthcheck else None,
             detach=True,
+            **passed["create"],
         )
         return self.client.containers.get(created["Id"])
 

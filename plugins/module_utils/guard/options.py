@@ -86,9 +86,9 @@ TUNING_OPTIONS = (
 CONTAINER_OPTIONS = (
     Option("name", "str",
            ("Name of the container. Required unless O(containers) is used; mutually exclusive with it.",),
-           pattern=RESOURCE_NAME),
+           pattern=RESOURCE_NAME, docker="create.name"),
     Option("image", "str", "Image to run; must already be on the Docker host (it is never pulled). Required when "
-           "the state is V(started).", recreate=True),
+           "the state is V(started).", recreate=True, docker="create.image"),
     Option("command", "raw", "Command to run, a string (split like a shell would) or a list (passed as is).",
            form="command", recreate=True),
     Option("env", "dict", "Environment variables. The values are never logged, and are masked in the diagnostics.",

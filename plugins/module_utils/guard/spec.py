@@ -130,6 +130,16 @@ class ContainerSpec:
         shown = {key: ("<hidden>" if key == "env" else value) for key, value in self._values.items()}
         return f"ContainerSpec({shown})"
 
+    def docker_arguments(self) -> dict[str, dict[str, Any]]:
+        """The set values of the options declared with ``docker``, by where they go (``create``, ``host_config``)."""
+        arguments: dict[str, dict[str, Any]] = {"create": {}, "host_config": {}}
+        for option in CONTAINER_OPTIONS:
+            value = self._values[option.name]
+            if option.docker and value is not None:
+                where, _dot, argument = option.docker.partition(".")
+                arguments[where][argument] = value
+        return arguments
+
     def config_hash(self) -> str:
         """Hash of the options that define the container (``recreate``); a change means recreate."""
         payload = {option.name: _hashable(self._values[option.name]) for option in CONTAINER_OPTIONS if option.recreate}

@@ -129,3 +129,8 @@ def test_every_problem_of_a_container_is_reported_at_once():
         "services[0].env",
         "services[0].max_restarts",
     }
+
+
+def test_options_declared_with_a_docker_argument_reach_it_as_given():
+    spec = spec_from_params(dict(BASE, command="true"))
+    assert spec.docker_arguments() == {"create": {"name": "web", "image": "testbox:latest"}, "host_config": {}}
