@@ -20,7 +20,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.events import E
 from ansible_collections.argusai.resilience.plugins.module_utils.guard import diagnostics
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.outcome import GuardOutcome
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.spec import CONFIG_HASH, ContainerSpec, PortSpec
-from ansible_collections.argusai.resilience.plugins.module_utils.labels import RUN_ID, is_managed, resource_labels
+from ansible_collections.argusai.resilience.plugins.module_utils.labels import RUN_ID, SERVICE, is_managed, resource_labels
 
 MAX_PORT_RETRIES = 3
 
@@ -50,6 +50,7 @@ def describe(container: Any) -> dict[str, Any]:
         "ports": ports,
         "image": (attrs.get("Config") or {}).get("Image"),
         "run_id": labels.get(RUN_ID),
+        "service": labels.get(SERVICE),
     }
 
 
@@ -128,7 +129,7 @@ class Containers:
         if spec.network:
             endpoint = api.create_endpoint_config(aliases=list(spec.aliases) or None)
             networking_config = api.create_networking_config({spec.network: endpoint})
-        labels = resource_labels(self.project, run_id, service=spec.name)
+        labels = resource_labels(self.project, run_id, service=spec.service)
         labels[CONFIG_HASH] = spec.config_hash()
         created = api.create_container(
             command=list(spec.command) if isinstance(spec.command, tuple) else spec.command,
@@ -158,7 +159,7 @@ class Containers:
                 if code == "PORT_CONFLICT" and spec.port_strategy != "auto":
                     self.events.emit(
                         "port_conflict",
-                        service=spec.name,
+                        service=spec.service,
                         ports=[port for port in bindings.values() if port],
                         strategy=spec.port_strategy,
                         cause=cause,
@@ -226,7 +227,7 @@ class Containers:
         )
 
         return reresolve_after_allocation_error(
-            spec.name,
+            spec.service,
             host_port,
             protocol=port.protocol,
             bind_address=port.bind_address,
@@ -244,7 +245,7 @@ class Containers:
         for port in spec.ports:
             host_port = actual.get((port.container_port, port.protocol))
             mapping = {
-                "service": spec.name,
+                "service": spec.service,
                 "container_port": port.container_port,
                 "protocol": port.protocol,
                 "original_port": port.host_port,

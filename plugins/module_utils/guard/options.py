@@ -87,6 +87,10 @@ CONTAINER_OPTIONS = (
     Option("name", "str",
            ("Name of the container. Required unless O(containers) is used; mutually exclusive with it.",),
            pattern=RESOURCE_NAME, docker="create.name"),
+    Option("service", "str",
+           ("The service the container runs: its C(argusai.service) label and the name its port mappings report. "
+            "Default: O(name)."),
+           pattern=RESOURCE_NAME, recreate=True),
     Option("image", "str", "Image to run; must already be on the Docker host (it is never pulled). Required when "
            "the state is V(started).", recreate=True, docker="create.image"),
     Option("command", "raw", "Command to run, a string (split like a shell would) or a list (passed as is).",

@@ -109,6 +109,7 @@ class ContainerSpec:
             raise TypeError(f"unknown container options: {', '.join(sorted(unknown))}")
         merged = dict(DEFAULTS, ports=(), aliases=(), env={})
         merged.update({key: value for key, value in values.items() if value is not None})
+        merged["service"] = merged["service"] or merged["name"]
         object.__setattr__(self, "_values", merged)
 
     def __getattr__(self, name: str) -> Any:
