@@ -109,6 +109,10 @@ options:
       - The run id; generated when neither this nor the file sets one.
       - Must match C(^[a-z0-9][a-z0-9_.-]{0,62}$).
     type: str
+  docker:
+    description:
+      - The Docker daemon, C({host, timeout}); replaces the file's C(docker).
+    type: dict
   network:
     description:
       - The network, a name or a dict with C(name) and C(driver); replaces the file's C(network).
@@ -131,6 +135,18 @@ options:
     description:
       - Resilience settings; replaces the file's C(resilience).
     type: dict
+  container_overrides:
+    description:
+      - 'Options to change per container, by service name (C(name)), merged over the file''s and the sections''
+        values, for example C({api: {memory: 256m}}). Suggested fixes use it to rerun a setup without editing the
+        file.'
+    type: dict
+    default: {}
+  resilience_overrides:
+    description:
+      - 'Merged key by key over the C(resilience) section, for example C({ports: {strategy: auto}}).'
+    type: dict
+    default: {}
 """
 
     ARGUS_CONTAINER_GUARD = r"""
@@ -168,22 +184,29 @@ options:
       - Name of the container. Required unless O(containers) is used; mutually exclusive with it.
       - Must match C(^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$).
     type: str
-  image: &id001
+  service: &id001
+    description:
+      - 'The service the container runs: its C(argusai.service) label and the name its port mappings report. Default:
+        O(name).'
+      - Must match C(^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$).
+      - Changing it recreates the container.
+    type: str
+  image: &id002
     description:
       - Image to run; must already be on the Docker host (it is never pulled). Required when the state is V(started).
       - Changing it recreates the container.
     type: str
-  command: &id002
+  command: &id003
     description:
       - Command to run, a string (split like a shell would) or a list (passed as is).
       - Changing it recreates the container.
     type: raw
-  env: &id003
+  env: &id004
     description:
       - Environment variables. The values are never logged, and are masked in the diagnostics.
       - Changing it recreates the container.
     type: dict
-  ports: &id004
+  ports: &id005
     description:
       - Ports to publish (in a setup file, a bare integer is a container port).
       - Changing it recreates the container.
@@ -217,21 +240,21 @@ options:
         description:
           - 'Host address to publish on. When not set: C(resilience.ports.bind_address) in a setup, else all addresses.'
         type: str
-  network: &id005
+  network: &id006
     description:
       - User-defined network to attach the container to. Created with the project's labels when missing, reused
         when it exists. When not set, the container uses Docker's default bridge.
       - Must match C(^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$).
       - Changing it recreates the container.
     type: str
-  aliases: &id006
+  aliases: &id007
     description:
       - Extra DNS names of the container on its network. Needs a network.
       - Must match C(^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$).
       - Changing it recreates the container.
     type: list
     elements: str
-  healthcheck: &id007
+  healthcheck: &id008
     description:
       - Healthcheck of the container (in a setup file, a bare string is its test). The guard then waits for C(healthy)
         before counting O(stable_seconds).
@@ -268,20 +291,20 @@ options:
           - Must be >= 0.
         type: float
         default: 0
-  memory: &id008
+  memory: &id009
     description:
       - Memory limit, for example V(8m), V(512M) or V(1g) (units b, k, m, g; at least 6m), or bytes. Swap is not
         added on top of it.
       - Changing it recreates the container.
     type: str
-  max_restarts: &id009
+  max_restarts: &id010
     description:
       - Restarts after consecutive failed attempts before the guard gives up with C(CONTAINER_RESTART_EXHAUSTED).
         V(0) reports the first failure with its own code (C(CONTAINER_CRASH), C(CONTAINER_OOM), C(HEALTH_CHECK_TIMEOUT)).
       - Must be >= 0 and <= 100.
     type: int
     default: 3
-  backoff: &id010
+  backoff: &id011
     description:
       - V(exponential) waits O(backoff_initial_ms) * 2^(n-1) before restart n, V(linear) O(backoff_initial_ms) *
         n; both are capped at O(backoff_max_ms). The delay runs from the container's death to it running again (the
@@ -292,49 +315,49 @@ options:
     choices:
       - exponential
       - linear
-  backoff_initial_ms: &id011
+  backoff_initial_ms: &id012
     description:
       - First backoff delay in milliseconds.
       - Must be >= 0 and <= 3600000.
     type: int
     default: 1000
-  backoff_max_ms: &id012
+  backoff_max_ms: &id013
     description:
       - Largest backoff delay in milliseconds (at least O(backoff_initial_ms)).
       - Must be >= 0 and <= 3600000.
     type: int
     default: 30000
-  jitter: &id013
+  jitter: &id014
     description:
       - Draw each delay uniformly between 0 and the scheduled delay (spreads restarts of many containers).
     type: bool
     default: false
-  stable_seconds: &id014
+  stable_seconds: &id015
     description:
       - Seconds the container must keep running (and healthy) for an attempt to count as a success.
       - Must be >= 0 and <= 3600.
     type: float
     default: 3
-  startup_timeout: &id015
+  startup_timeout: &id016
     description:
       - Seconds from the start within which a container with a healthcheck must become C(healthy).
       - Must be >= 0.1 and <= 86400.
     type: float
     default: 60
-  watch_seconds: &id016
+  watch_seconds: &id017
     description:
       - Keep watching this many seconds after the container became stable; a failure in that window is restarted
         like any other, with the backoff and restart count starting over (the run before it was stable).
       - Must be >= 0 and <= 86400.
     type: float
     default: 0
-  stop_timeout: &id017
+  stop_timeout: &id018
     description:
       - Seconds to wait for a graceful stop before an unhealthy container is killed and restarted.
       - Must be >= 0 and <= 3600.
     type: int
     default: 5
-  port_strategy: &id018
+  port_strategy: &id019
     description:
       - V(auto) picks another free host port when Docker reports the requested one as already allocated; V(fail)
         fails with C(PORT_CONFLICT).
@@ -343,12 +366,12 @@ options:
     choices:
       - auto
       - fail
-  remove_on_failure: &id019
+  remove_on_failure: &id020
     description:
       - Remove the container when the guard gives up (else it is left for inspection).
     type: bool
     default: false
-  state: &id020
+  state: &id021
     description:
       - V(started) creates, starts and supervises the container; V(absent) removes it (a managed container of the
         project only). Networks are left to the teardown.
@@ -372,26 +395,27 @@ options:
           - Must match C(^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$).
         type: str
         required: true
-      image: *id001
-      command: *id002
-      env: *id003
-      ports: *id004
-      network: *id005
-      aliases: *id006
-      healthcheck: *id007
-      memory: *id008
-      max_restarts: *id009
-      backoff: *id010
-      backoff_initial_ms: *id011
-      backoff_max_ms: *id012
-      jitter: *id013
-      stable_seconds: *id014
-      startup_timeout: *id015
-      watch_seconds: *id016
-      stop_timeout: *id017
-      port_strategy: *id018
-      remove_on_failure: *id019
-      state: *id020
+      service: *id001
+      image: *id002
+      command: *id003
+      env: *id004
+      ports: *id005
+      network: *id006
+      aliases: *id007
+      healthcheck: *id008
+      memory: *id009
+      max_restarts: *id010
+      backoff: *id011
+      backoff_initial_ms: *id012
+      backoff_max_ms: *id013
+      jitter: *id014
+      stable_seconds: *id015
+      startup_timeout: *id016
+      watch_seconds: *id017
+      stop_timeout: *id018
+      port_strategy: *id019
+      remove_on_failure: *id020
+      state: *id021
   docker_host:
     description:
       - The Docker daemon to talk to, for example V(unix:///var/run/docker.sock) or V(tcp://127.0.0.1:2375).

@@ -52,7 +52,8 @@ def argus_port_map(results):
         for port in container.get("ports") or []:
             if port.get("host_port"):
                 entry = {"container_port": port["container_port"], "protocol": port.get("protocol") or "tcp"}
-                ports.setdefault(port_name(result["name"], entry), int(port["host_port"]))
+                service = container.get("service") or result["name"]
+                ports.setdefault(port_name(service, entry), int(port["host_port"]))
     return ports
 
 

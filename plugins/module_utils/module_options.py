@@ -173,6 +173,7 @@ CONFIG_INPUT = (
            default="e2e.yaml"),
     PROJECT.but(required=False, description="The project; replaces the file's C(project)."),
     RUN_ID.but(description="The run id; generated when neither this nor the file sets one."),
+    Option("docker", "dict", "The Docker daemon, C({host, timeout}); replaces the file's C(docker)."),
     Option("network", "raw", "The network, a name or a dict with C(name) and C(driver); replaces the file's "
            "C(network)."),
     Option("services", "list", "Services (each a dict of container options); replaces the file's C(services).",
@@ -181,4 +182,12 @@ CONFIG_INPUT = (
            elements="dict"),
     Option("test", "dict", "The test runner container; replaces the file's C(test)."),
     Option("resilience", "dict", "Resilience settings; replaces the file's C(resilience)."),
+    Option("container_overrides", "dict",
+           ("Options to change per container, by service name (C(name)), merged over the file's and the "
+            "sections' values, for example C({api: {memory: 256m}}). Suggested fixes use it to rerun a setup "
+            "without editing the file."),
+           default={}),
+    Option("resilience_overrides", "dict",
+           ("Merged key by key over the C(resilience) section, for example C({ports: {strategy: auto}})."),
+           default={}),
 )  # fmt: skip

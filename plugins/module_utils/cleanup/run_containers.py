@@ -41,11 +41,11 @@ def published_ports(containers: list[dict[str, Any]]) -> dict[str, int]:
     for row in containers:
         if row.get("State") != "running":
             continue
-        name = (row.get("Names") or ["/"])[0].lstrip("/")
+        service = (row.get("Labels") or {}).get(L.SERVICE) or (row.get("Names") or ["/"])[0].lstrip("/")
         for binding in row.get("Ports") or []:
             if binding.get("PublicPort"):
                 port = {"container_port": binding["PrivatePort"], "protocol": (binding.get("Type") or "tcp").lower()}
-                ports.setdefault(port_name(name, port), int(binding["PublicPort"]))
+                ports.setdefault(port_name(service, port), int(binding["PublicPort"]))
     return ports
 
 

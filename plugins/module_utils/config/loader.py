@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ansible_collections.argusai.resilience.plugins.module_utils.config.plan import containers, guard_item
+from ansible_collections.argusai.resilience.plugins.module_utils.config.plan import containers, docker_name, guard_item
 from ansible_collections.argusai.resilience.plugins.module_utils.config.schema import CONFIG
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, invalid_input
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.spec import spec_from_params
@@ -26,6 +26,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.options import 
 def _check_cross_fields(config: dict[str, Any], problems: Problems) -> None:
     """Rules across fields: unique names and host ports, backoff bounds (values with problems are skipped)."""
     names: dict[str, str] = {}
+    docker_names: dict[str, str] = {}
     host_ports: dict[tuple[int, str], str] = {}
     for path, container in containers(config):
         for name in [container["name"], *(container["aliases"] or [])]:
@@ -34,6 +35,14 @@ def _check_cross_fields(config: dict[str, Any], problems: Problems) -> None:
             if name in names:
                 problems.add(f"{path}.name", name, f"is already used by {names[name]}")
             names[name] = path
+    # Default Docker names differ when service names do; a fixed container_name may clash with either.
+    for path, container in containers(config):
+        if container["name"] is None or not config.get("project"):
+            continue
+        name = docker_name(container, config["project"])
+        if container.get("container_name") and name in docker_names:
+            problems.add(f"{path}.container_name", name, f"is already the Docker name of {docker_names[name]}")
+        docker_names.setdefault(name, path)
         for index, port in enumerate(container["ports"] or []):
             if not port or port["host_port"] is None or port["protocol"] is None:
                 continue
@@ -98,19 +107,61 @@ def merge(file_config: Mapping[str, Any] | None, overrides: Mapping[str, Any]) -
     return merged
 
 
+def _deep_merge(base: Any, changes: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base) if isinstance(base, Mapping) else {}
+    for key, value in changes.items():
+        merged[key] = _deep_merge(merged.get(key), value) if isinstance(value, Mapping) else value
+    return merged
+
+
+def apply_overrides(
+    config: Mapping[str, Any],
+    container_overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    resilience_overrides: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The changes a rerun asks for without editing the file: per container (by service name) and to
+    the ``resilience`` section, key by key. A name no container has is INVALID_INPUT."""
+    result = dict(config)
+    if resilience_overrides:
+        result["resilience"] = _deep_merge(result.get("resilience"), resilience_overrides)
+    if not container_overrides:
+        return result
+    problems = Problems()
+    known = set()
+    for section in ("mocks", "services", "test"):
+        value = result.get(section)
+        items = value if isinstance(value, list) else [value]
+        updated = []
+        for item in items:
+            if isinstance(item, Mapping) and item.get("name") in container_overrides:
+                known.add(item["name"])
+                item = dict(item, **container_overrides[item["name"]])
+            updated.append(item)
+        result[section] = updated if isinstance(value, list) else updated[0]
+    for name in container_overrides:
+        if name not in known:
+            problems.add(f"container_overrides.{name}", name, "no container of the configuration has this name")
+    problems.raise_if_any()
+    return result
+
+
 def load_config(
     text: str | None = None,
     overrides: Mapping[str, Any] | None = None,
     source: str = "e2e.yaml",
     new_run_id: Callable[[], str] | None = None,
+    container_overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    resilience_overrides: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Parse ``text`` (may be ``None``), apply ``overrides``, validate, fill the run id."""
+    """Parse ``text`` (may be ``None``), apply the sections in ``overrides``, then the container and
+    resilience overrides (:func:`apply_overrides`), validate, fill the run id."""
     raw = parse_yaml(text, source) if text is not None else {}
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise invalid_input(source, type(raw).__name__, "must be a mapping of sections (project, services, ...)")
-    config = normalize(merge(raw, overrides or {}), source if text is not None else None)
+    merged = apply_overrides(merge(raw, overrides or {}), container_overrides, resilience_overrides)
+    config = normalize(merged, source if text is not None else None)
     if config["run_id"] is None and new_run_id is not None:
         config["run_id"] = new_run_id()
     return config

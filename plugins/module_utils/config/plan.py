@@ -25,10 +25,10 @@ def containers(config: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return [(path, container) for path, container in found if isinstance(container, dict)]
 
 
-def port_name(container: str, port: Mapping[str, Any]) -> str:
-    """The name a published port has in argus_port_resolve: ``<container>-<port>[-udp]``."""
+def port_name(service: str, port: Mapping[str, Any]) -> str:
+    """The name a published port has in argus_port_resolve: ``<service>-<port>[-udp]``."""
     suffix = "-udp" if port["protocol"] == "udp" else ""
-    return f"{container}-{port['container_port']}{suffix}"
+    return f"{service}-{port['container_port']}{suffix}"
 
 
 def port_requests(config: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -48,7 +48,7 @@ def port_requests(config: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def connectivity_targets(config: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The ``targets`` of argus_network_verify: every TCP port of every mock and service, by container name."""
+    """The ``targets`` of argus_network_verify: every TCP port of every mock and service, by service name."""
     targets = []
     for section in ("mocks", "services"):
         for container in config[section]:
@@ -64,15 +64,25 @@ def connectivity_targets(config: Mapping[str, Any]) -> list[dict[str, Any]]:
     return targets
 
 
+def docker_name(container: Mapping[str, Any], project: str) -> str:
+    """The container's Docker name: ``container_name``, else ``<project>-<name>``."""
+    return container.get("container_name") or f"{project}-{container['name']}"
+
+
 def guard_item(container: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
     """One entry of argus_container_guard's ``containers``: the container plus the resilience defaults.
 
-    Unset values are left out so that the guard's own defaults apply.
+    ``name`` is the Docker name (:func:`docker_name`); the file's name is the ``service`` and an
+    alias on the project network. Unset values are left out so that the guard's own defaults apply.
     """
     tuning = config["resilience"]["container"]
     bind_address = config["resilience"]["ports"]["bind_address"]
-    spec: dict[str, Any] = {}
+    spec: dict[str, Any] = {"name": docker_name(container, config["project"]), "service": container["name"]}
     for key, value in container.items():
+        if key in ("name", "container_name"):
+            continue
+        if key == "aliases":
+            value = [container["name"], *[alias for alias in value or [] if alias != container["name"]]]
         if key in TUNING_KEYS and value is None:
             value = tuning[key]
         if key == "healthcheck" and value is not None:
@@ -106,7 +116,8 @@ def apply_ports(items: list[Mapping[str, Any]], ports: Mapping[str, int]) -> lis
             port = dict(port)
             if port.get("host_port") is not None:
                 port.setdefault("protocol", "tcp")
-                port["host_port"] = int(ports.get(port_name(container["name"], port), port["host_port"]))
+                service = container.get("service") or container["name"]
+                port["host_port"] = int(ports.get(port_name(service, port), port["host_port"]))
             new_ports.append(port)
         updated["ports"] = new_ports
         result.append(updated)

@@ -21,6 +21,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.guard.options i
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import PROJECT_NAME, RESOURCE_NAME
 from ansible_collections.argusai.resilience.plugins.module_utils.module_options import (
     BREAKER_SETTINGS,
+    DOCKER,
     NETWORK_VERIFY,
     PORT_RESOLVE,
     PREFLIGHT,
@@ -29,7 +30,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.module_options 
 )
 from ansible_collections.argusai.resilience.plugins.module_utils.options import Option, pick
 
-SECTIONS = ("project", "run_id", "network", "services", "mocks", "test", "resilience")
+SECTIONS = ("project", "run_id", "docker", "network", "services", "mocks", "test", "resilience")
 
 _PORT_PROTOCOLS = ("tcp", "udp")  # what argus_port_resolve can check
 
@@ -37,7 +38,15 @@ _PORT_PROTOCOLS = ("tcp", "udp")  # what argus_port_resolve can check
 def _in_file(option: Option) -> Option:
     """A guard container option as a setup file takes it."""
     if option.name == "name":
-        return option.but(required=True, description="Container name; also its DNS name on the project network.")
+        return option.but(
+            required=True,
+            description=(
+                "The service name: the DNS name the other containers of the project reach it by (an alias on the "
+                "project network) and its C(argusai.service) label. The container's Docker name is "
+                "C(<project>-<name>) unless O(container_name) is set, so the same file can be brought up under "
+                "several project names at once."
+            ),
+        )
     if option.name == "image":
         return option.but(required=True)
     if option.name == "ports":
@@ -51,12 +60,21 @@ def _in_file(option: Option) -> Option:
 # A container of the file takes every guard container option but those the file's sections set
 # (the project network, the port strategy) or a setup does not offer. The restart options are unset
 # by default, so that resilience.container applies.
-NOT_PER_CONTAINER = ("network", "port_strategy", "remove_on_failure", "state")
+NOT_PER_CONTAINER = ("service", "network", "port_strategy", "remove_on_failure", "state")
 _TUNING = {option.name for option in TUNING_OPTIONS}
-CONTAINER = tuple(
-    _in_file(option).but(default=None) if option.name in _TUNING else _in_file(option)
-    for option in CONTAINER_OPTIONS
-    if option.name not in NOT_PER_CONTAINER
+CONTAINER = (
+    *(
+        _in_file(option).but(default=None) if option.name in _TUNING else _in_file(option)
+        for option in CONTAINER_OPTIONS
+        if option.name not in NOT_PER_CONTAINER
+    ),
+    pick(CONTAINER_OPTIONS, "name")[0].but(
+        name="container_name",
+        description=(
+            "The container's Docker name, when it must be a fixed one (default C(<project>-<name>)). A fixed name "
+            "cannot be brought up twice on one host."
+        ),
+    ),
 )
 
 
@@ -70,7 +88,7 @@ RESILIENCE = (
         "The preflight gate and orphan cleanup.",
         (
             Option("enabled", "bool", "Run argus_preflight first; an unhealthy host stops setup.", default=True),
-            *pick(PREFLIGHT, "disk_threshold_gb", "skip_disk_check", "daemon_timeout"),
+            *pick(PREFLIGHT, "disk_threshold_gb", "disk_paths", "skip_disk_check", "daemon_timeout"),
             Option("clean_orphans", "bool", "Remove what earlier runs of the project left behind.", default=True),
         ),
     ),
@@ -122,9 +140,20 @@ NETWORK = (
     Option("driver", "str", "Network driver.", default="bridge"),
 )
 
+DOCKER_CONNECTION = (
+    pick(DOCKER, "docker_host")[0].but(name="host"),
+    *pick(DOCKER, "timeout"),
+)
+
 CONFIG = (
     PROJECT.but(description="Project name (labels every resource).", pattern=PROJECT_NAME),
     RUN_ID.but(description="Run id (generated when absent)."),
+    _section(
+        "docker",
+        "The Docker daemon of the environment (the role variables argus_docker_host and argus_docker_timeout "
+        "win over it).",
+        DOCKER_CONNECTION,
+    ),
     Option("network", "dict", "The project network.", default={}, suboptions=NETWORK, shorthand="name"),
     Option("services", "list", "Services under test.", default=(), elements="dict", suboptions=CONTAINER),
     Option("mocks", "list", "Mocks, started before the services.", default=(), elements="dict", suboptions=CONTAINER),

@@ -50,6 +50,7 @@ def test_defaults_without_resilience_section():
     assert res["preflight"] == {
         "enabled": True,
         "disk_threshold_gb": 2,
+        "disk_paths": None,
         "skip_disk_check": False,
         "daemon_timeout": 5,
         "clean_orphans": True,
@@ -248,3 +249,50 @@ def test_every_mistake_of_a_file_is_reported_at_once():
         "services[0].name",
     ]
     assert error.message.startswith("e2e.yaml: 6 problems: ")
+
+
+def test_service_names_and_docker_names():
+    config = load(
+        "project: shop-7\n"
+        "services: [{name: api, image: i, ports: [{container_port: 80, host_port: 28000}]},"
+        " {name: db, image: i, container_name: fixed-db, aliases: [database]}]\n"
+    )
+    api, db = planner.setup_plan(config)["services"]
+    assert (api["name"], api["service"], api["aliases"]) == ("shop-7-api", "api", ["api"])
+    assert (db["name"], db["service"], db["aliases"]) == ("fixed-db", "db", ["db", "database"])
+    assert planner.port_requests(config) == [{"name": "api-80", "port": 28000, "protocol": "tcp"}]
+    assert planner.connectivity_targets(config) == [{"name": "api:80", "host": "api", "port": 80}]
+
+
+def test_a_fixed_container_name_may_not_clash():
+    error = error_of("project: p\nservices: [{name: api, image: i}, {name: db, image: i, container_name: p-api}]\n")
+    assert error.details["field"] == "services[1].container_name"
+
+
+def test_overrides_change_a_container_and_the_resilience_section():
+    config = loader.load_config(
+        GOOD,
+        {},
+        container_overrides={"shop-web": {"memory": "256m"}},
+        resilience_overrides={"ports": {"strategy": "fail"}},
+    )
+    assert config["services"][0]["memory"] == "256m" and config["services"][0]["max_restarts"] == 5
+    assert config["resilience"]["ports"] == {
+        "enabled": True,
+        "strategy": "fail",
+        "max_attempts": 100,
+        "bind_address": None,
+    }
+    with pytest.raises(ArgusError) as info:
+        loader.load_config(GOOD, {}, container_overrides={"nope": {"memory": "1g"}})
+    assert info.value.details["field"] == "container_overrides.nope"
+
+
+def test_docker_section_and_disk_paths():
+    config = load(
+        "project: p\ndocker: {host: 'tcp://127.0.0.1:2375', timeout: 30}\n"
+        "resilience: {preflight: {disk_paths: [/var]}}\n"
+    )
+    assert config["docker"] == {"host": "tcp://127.0.0.1:2375", "timeout": 30}
+    assert config["resilience"]["preflight"]["disk_paths"] == ["/var"]
+    assert load("project: p\n")["docker"] == {"host": None, "timeout": 60}
