@@ -88,7 +88,7 @@ attributes:
 options:
   path:
     description:
-      - Path of an C(e2e.yaml) file on the managed host. Mutually exclusive with O(content).
+      - Path of an C(e2e.yaml) file on the controller. Mutually exclusive with O(content).
     type: path
   content:
     description:
@@ -147,6 +147,11 @@ options:
       - 'Merged key by key over the C(resilience) section, for example C({ports: {strategy: auto}}).'
     type: dict
     default: {}
+  require_containers:
+    description:
+      - Fail with C(INVALID_INPUT) when the configuration has no container.
+    type: bool
+    default: false
 """
 
     ARGUS_CONTAINER_GUARD = r"""

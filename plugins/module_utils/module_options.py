@@ -164,7 +164,7 @@ NETWORK_VERIFY = (
 # --- argus_config ------------------------------------------------------------------------------
 
 CONFIG_INPUT = (
-    Option("path", "path", "Path of an C(e2e.yaml) file on the managed host. Mutually exclusive with O(content)."),
+    Option("path", "path", "Path of an C(e2e.yaml) file on the controller. Mutually exclusive with O(content)."),
     Option("content", "str",
            "The text of an C(e2e.yaml) file (for example from C(lookup('ansible.builtin.file', ...)) on the "
            "controller)."),
@@ -190,4 +190,6 @@ CONFIG_INPUT = (
     Option("resilience_overrides", "dict",
            ("Merged key by key over the C(resilience) section, for example C({ports: {strategy: auto}})."),
            default={}),
+    Option("require_containers", "bool", "Fail with C(INVALID_INPUT) when the configuration has no container.",
+           default=False),
 )  # fmt: skip

@@ -11,7 +11,7 @@ short_description: Load and validate an E2E project configuration (e2e.yaml)
 version_added: 0.1.0
 description:
   - Validates an E2E project configuration, given as the text of an C(e2e.yaml) file, as a path
-    on the managed host, as section options, or as a mix (sections given as options replace the
+    on the controller, as section options, or as a mix (sections given as options replace the
     file's sections), and returns it with every default filled.
   - Every value is checked (types, unknown keys, ranges such as negative numbers, unique container
     names and host ports). A bad value fails with C(INVALID_INPUT) whose C(details.field) names the
@@ -22,7 +22,9 @@ description:
     M(argusai.resilience.argus_container_guard) and the connectivity targets for
     M(argusai.resilience.argus_network_verify).
   - Generates the run id (base-36 of the epoch milliseconds) when none is given.
-  - Does not talk to Docker. The C(argusai.resilience.argus_setup) role calls it first.
+  - Does not talk to Docker, and runs on the controller (an action plugin) - nothing is sent to the
+    managed host, which needs neither PyYAML nor this module. The C(argusai.resilience.argus_setup)
+    role calls it first.
   - See the collection's C(docs/configuration.md) for every field of C(e2e.yaml) and its default.
 extends_documentation_fragment: argusai.resilience.module_options.argus_config
 notes:
@@ -102,46 +104,19 @@ error:
   type: dict
 """
 
-from ansible_collections.argusai.resilience.plugins.module_utils.config.loader import load_config
-from ansible_collections.argusai.resilience.plugins.module_utils.config.plan import setup_plan
-from ansible_collections.argusai.resilience.plugins.module_utils.config.schema import SECTIONS
-from ansible_collections.argusai.resilience.plugins.module_utils.errors import invalid_input
-from ansible_collections.argusai.resilience.plugins.module_utils.labels import new_run_id
+from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.argusai.resilience.plugins.module_utils.module_options import CONFIG_INPUT
-from ansible_collections.argusai.resilience.plugins.module_utils.module_support import ModuleRun, run_module
+from ansible_collections.argusai.resilience.plugins.module_utils.options import argument_spec
 
 OPTIONS = CONFIG_INPUT
 
 
 def main() -> None:
-    run_module(OPTIONS, core, docker=False, mutually_exclusive=[("path", "content")])
-
-
-def core(run: ModuleRun) -> dict:
-    params = run.params
-    text, source = params["content"], params["content_source"]
-    if params["path"]:
-        source = params["path"]
-        try:
-            with open(params["path"], encoding="utf-8") as handle:
-                text = handle.read()
-        except OSError as exc:
-            raise invalid_input("path", params["path"], f"cannot be read ({exc.strerror})") from None
-    generated: list[str] = []
-
-    def generate() -> str:
-        generated.append(new_run_id())
-        return generated[0]
-
-    config = load_config(text, {key: params[key] for key in SECTIONS}, source=source, new_run_id=generate)
-    return {
-        "changed": False,
-        "config": config,
-        "project": config["project"],
-        "run_id": config["run_id"],
-        "run_id_generated": bool(generated),
-        "plan": setup_plan(config),
-    }
+    module = AnsibleModule(argument_spec=argument_spec(OPTIONS), supports_check_mode=True)
+    module.fail_json(
+        msg="argusai.resilience.argus_config runs on the controller through its action plugin; "
+        "it cannot be executed on a host directly."
+    )
 
 
 if __name__ == "__main__":

@@ -16,10 +16,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ansible_collections.argusai.resilience.plugins.module_utils.config.plan import containers, docker_name, guard_item
-from ansible_collections.argusai.resilience.plugins.module_utils.config.schema import CONFIG
+from ansible_collections.argusai.resilience.plugins.module_utils.config.plan import (
+    containers,
+    docker_name,
+    guard_item,
+    setup_plan,
+)
+from ansible_collections.argusai.resilience.plugins.module_utils.config.schema import CONFIG, SECTIONS
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, invalid_input
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.spec import spec_from_params
+from ansible_collections.argusai.resilience.plugins.module_utils.labels import new_run_id
 from ansible_collections.argusai.resilience.plugins.module_utils.options import Problems, validate_into
 
 
@@ -165,3 +171,49 @@ def load_config(
     if config["run_id"] is None and new_run_id is not None:
         config["run_id"] = new_run_id()
     return config
+
+
+def read_config(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``argus_config`` result for its checked ``params``: the config, its run id and the plan.
+
+    ``path`` is read here (on the controller); ``content`` is the file's text given directly.
+    """
+    if params["path"] and params["content"] is not None:
+        raise invalid_input("content", "<content>", "is mutually exclusive with path")
+    text, source = params["content"], params["content_source"]
+    if params["path"]:
+        source = params["path"]
+        try:
+            with open(params["path"], encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as exc:
+            raise invalid_input("path", params["path"], f"cannot be read ({exc.strerror})") from None
+    generated: list[str] = []
+
+    def generate() -> str:
+        generated.append(new_run_id())
+        return generated[0]
+
+    config = load_config(
+        text,
+        {key: params[key] for key in SECTIONS},
+        source=source,
+        new_run_id=generate,
+        container_overrides=params["container_overrides"],
+        resilience_overrides=params["resilience_overrides"],
+    )
+    if params["require_containers"] and not containers(config):
+        raise invalid_input(
+            "config",
+            None,
+            "holds no container: give a configuration file (argus_config_file, or e2e.yaml in the current "
+            "directory) or the sections as variables (argus_services, argus_mocks, argus_test)",
+        )
+    return {
+        "changed": False,
+        "config": config,
+        "project": config["project"],
+        "run_id": config["run_id"],
+        "run_id_generated": bool(generated),
+        "plan": setup_plan(config),
+    }
