@@ -421,6 +421,13 @@ options:
       port_strategy: *id019
       remove_on_failure: *id020
       state: *id021
+  keep_services:
+    description:
+      - The services of the whole run. When set (with O(run_id)), containers of O(project) and that run whose service
+        is not listed - a service renamed or dropped from the configuration - are removed first (C(cleanup_resource)
+        events, RV(reconciled)).
+    type: list
+    elements: str
   docker_host:
     description:
       - The Docker daemon to talk to, for example V(unix:///var/run/docker.sock) or V(tcp://127.0.0.1:2375).
@@ -895,6 +902,53 @@ options:
           - Failures kept in the breaker's history.
           - Must be >= 1 and <= 1000.
         type: int
+"""
+
+    ARGUS_RESULT = r"""
+author:
+  - ArgusAI team (@argusai)
+attributes:
+  check_mode:
+    support: full
+    description: Supported; the notes say what check mode does.
+options:
+  path:
+    description:
+      - The result file on the controller (the playbooks' C(argus_result_file)). Every host of the playbook run
+        has its entry C(hosts.<inventory host>) = C({ok, failed_stage, error, result, timestamp}); a file of an
+        earlier playbook run is replaced. Not set - nothing is written.
+    type: path
+  playbook:
+    description:
+      - The playbook (or role) whose outcome this is, for example V(argusai.resilience.setup).
+    type: str
+    required: true
+  result:
+    description:
+      - What the playbook produced for this host (for the setup, C(argus_setup_result)).
+    type: raw
+  error:
+    description:
+      - The structured error of the failed stage. When set, the task fails with it (C(msg) and C(error)), so that
+        the last failed task of the playbook carries it.
+    type: dict
+  failed_stage:
+    description:
+      - The stage that failed (with O(error)).
+    type: str
+  scope:
+    description:
+      - Variables every suggested action that names a playbook must carry to act on the same host, daemon and run,
+        for example C(argus_docker_host). C(argus_hosts) is this inventory host.
+    type: dict
+    default: {}
+  rerun:
+    description:
+      - The inputs of this run (for the setup, C(argus_config_file), the sections given as variables and the overrides),
+        added to the suggested actions that run the same playbook again, so that a rerun as given is this run with
+        the fix. The actions' own overrides are merged over these.
+    type: dict
+    default: {}
 """
 
     ARGUS_RUN_INFO = r"""

@@ -193,3 +193,28 @@ CONFIG_INPUT = (
     Option("require_containers", "bool", "Fail with C(INVALID_INPUT) when the configuration has no container.",
            default=False),
 )  # fmt: skip
+
+# --- argus_result --------------------------------------------------------------------------------
+
+RESULT = (
+    Option("path", "path",
+           ("The result file on the controller (the playbooks' C(argus_result_file)). Every host of the playbook "
+            "run has its entry C(hosts.<inventory host>) = C({ok, failed_stage, error, result, timestamp}); a file "
+            "of an earlier playbook run is replaced. Not set - nothing is written.")),
+    Option("playbook", "str", "The playbook (or role) whose outcome this is, for example V(argusai.resilience.setup).",
+           required=True),
+    Option("result", "raw", "What the playbook produced for this host (for the setup, C(argus_setup_result))."),
+    Option("error", "dict",
+           ("The structured error of the failed stage. When set, the task fails with it (C(msg) and C(error)), so "
+            "that the last failed task of the playbook carries it.")),
+    Option("failed_stage", "str", "The stage that failed (with O(error))."),
+    Option("scope", "dict",
+           ("Variables every suggested action that names a playbook must carry to act on the same host, daemon and "
+            "run, for example C(argus_docker_host). C(argus_hosts) is this inventory host."),
+           default={}),
+    Option("rerun", "dict",
+           ("The inputs of this run (for the setup, C(argus_config_file), the sections given as variables and the "
+            "overrides), added to the suggested actions that run the same playbook again, so that a rerun as given "
+            "is this run with the fix. The actions' own overrides are merged over these."),
+           default={}),
+)  # fmt: skip

@@ -181,6 +181,12 @@ port_mappings:
   sample:
     - {service: shop-api, container_port: 8080, protocol: tcp, original_port: 18080, actual_port: 18081,
        reassigned: true, occupied_by: {type: container, container: other-web}}
+reconciled:
+  description:
+    - The containers of the run that O(keep_services) no longer has, C({found, removed, failed, duration_ms})
+      as in M(argusai.resilience.argus_teardown).
+  returned: when O(keep_services) and O(run_id) are set
+  type: dict
 action:
   description:
     - What was (or in check mode would be) done, one of V(none), V(create), V(recreate), V(start) or V(remove).
@@ -209,7 +215,13 @@ error:
 import time
 from typing import Any
 
-from ansible_collections.argusai.resilience.plugins.module_utils.guard.options import CONTAINER_OPTIONS, CONTAINERS
+from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.cleaner import CleanupOptions
+from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.teardown import RunReconcile
+from ansible_collections.argusai.resilience.plugins.module_utils.guard.options import (
+    CONTAINER_OPTIONS,
+    CONTAINERS,
+    KEEP_SERVICES,
+)
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.spec import specs_from_params
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.supervisor import ContainerGuardian
 from ansible_collections.argusai.resilience.plugins.module_utils.module_options import DOCKER, PROJECT, RUN_ID
@@ -230,6 +242,7 @@ OPTIONS = (
     ),
     *CONTAINER_OPTIONS,
     CONTAINERS,
+    KEEP_SERVICES,
     *DOCKER,
 )
 
@@ -254,15 +267,33 @@ def item_result(outcome: Any) -> dict[str, Any]:
     return result
 
 
+def reconcile(run: ModuleRun) -> dict[str, Any] | None:
+    """Remove the run's containers of services no longer configured (``keep_services``)."""
+    params = run.params
+    if params["keep_services"] is None or params["run_id"] is None:
+        return None
+    options = CleanupOptions(project=params["project"], run_id=params["run_id"], resource_types=("containers",))
+    reconciler = RunReconcile(run.client(), options, run.events, params["keep_services"])
+    result = reconciler.clean(check_mode=run.check_mode)
+    error = reconciler.error_for(result)
+    if error is not None:
+        raise FailWithResult(error, reconciled=result)
+    return result
+
+
 def core(run: ModuleRun) -> dict[str, Any]:
     specs = specs_from_params(run.params)
+    reconciled = reconcile(run)
     guardian = ContainerGuardian(
         run.client(), run.params["project"], run.params["run_id"], run.events, check_mode=run.check_mode
     )
     started = time.monotonic()
     outcomes = guardian.ensure_all(specs)
     port_mappings = [mapping for outcome in outcomes for mapping in outcome.port_mappings]
-    result: dict[str, Any] = {"changed": any(outcome.changed for outcome in outcomes), "port_mappings": port_mappings}
+    changed = any(outcome.changed for outcome in outcomes) or bool(reconciled and reconciled["found"])
+    result: dict[str, Any] = {"changed": changed, "port_mappings": port_mappings}
+    if reconciled is not None:
+        result["reconciled"] = reconciled
     if run.params["containers"] is None:
         single = item_result(outcomes[0])
         result.update({key: single[key] for key in ("action", "run_id", "container", "restart_history")})

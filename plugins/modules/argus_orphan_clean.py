@@ -66,8 +66,8 @@ RETURN = r"""
 found:
   description:
     - The orphans detected, containers first, then networks, then volumes.
-    - Each is C({type, id, name, project, run_id, created_at}); C(type) is V(container),
-      V(network) or V(volume), C(id) is the volume name for volumes, C(run_id) and C(created_at)
+    - Each is C({type, id, name, project, run_id, created_at, service}); C(type) is V(container),
+      V(network) or V(volume), C(id) is the volume name for volumes, C(run_id), C(created_at) and C(service)
       come from the resource's labels.
   returned: always, also on failure
   type: list

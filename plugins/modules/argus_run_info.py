@@ -38,7 +38,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 resources:
-  description: Every resource of the run, containers first; each C({type, id, name, project, run_id, created_at}).
+  description: Every resource of the run, containers first; each C({type, id, name, project, run_id, created_at, service}).
   returned: success
   type: list
   elements: dict

@@ -48,7 +48,7 @@ RETURN = r"""
 found:
   description:
     - The resources of the run, containers first, then networks, then volumes; each
-      C({type, id, name, project, run_id, created_at}).
+      C({type, id, name, project, run_id, created_at, service}).
   returned: always, also on failure
   type: list
   elements: dict

@@ -105,6 +105,7 @@ def _describe(resource_type: str, resource_id: str, name: str, resource_labels: 
         "project": resource_labels.get(L.PROJECT),
         "run_id": resource_labels.get(L.RUN_ID),
         "created_at": resource_labels.get(L.CREATED_AT),
+        "service": resource_labels.get(L.SERVICE),
     }
 
 

@@ -31,3 +31,19 @@ class RunTeardown(OrphanCleaner):
 
     def scope(self) -> str:
         return f"resources of run {self.options.run_id} of project {self.options.project}"
+
+
+class RunReconcile(RunTeardown):
+    """The containers of one run whose service a setup no longer has (renamed or dropped): a run
+    set up again is brought to its configuration, not left with the old containers beside it."""
+
+    def __init__(self, client: Any, options: Any, events: Any, keep_services: list[str] | tuple[str, ...]) -> None:
+        super().__init__(client, options, events)
+        self.keep_services = frozenset(keep_services)
+
+    def detect(self, cutoff: Any = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        found, _excluded = super().detect(cutoff)
+        return [r for r in found if r["type"] == "container" and r.get("service") not in self.keep_services], []
+
+    def scope(self) -> str:
+        return f"containers of run {self.options.run_id} of project {self.options.project} no longer configured"

@@ -146,3 +146,14 @@ CONTAINERS = Option(
     elements="dict",
     suboptions=CONTAINER_ITEM_OPTIONS,
 )
+
+KEEP_SERVICES = Option(
+    "keep_services",
+    "list",
+    (
+        "The services of the whole run. When set (with O(run_id)), containers of O(project) and that run whose "
+        "service is not listed - a service renamed or dropped from the configuration - are removed first "
+        "(C(cleanup_resource) events, RV(reconciled)).",
+    ),
+    elements="str",
+)

@@ -93,7 +93,15 @@ def test_found_entries_describe_each_resource():
     api = FakeAPI(containers=[container("c1", managed(run_id="r1"))])
     result = cleaner_for(api)[0].clean()
     assert result["found"] == [
-        {"type": "container", "id": "c1", "name": "c1", "project": PROJECT, "run_id": "r1", "created_at": OLD}
+        {
+            "type": "container",
+            "id": "c1",
+            "name": "c1",
+            "project": PROJECT,
+            "run_id": "r1",
+            "created_at": OLD,
+            "service": None,
+        }
     ]
 
 
