@@ -333,8 +333,8 @@ ROLE_OPTIONS: dict[str, Any] = {
     "argus_config_file": {
         "type": "path",
         "default": "",
-        "description": "An e2e.yaml on the controller (project, network, services, mocks, test, resilience); "
-        "see docs/configuration.md.",
+        "description": "An e2e.yaml on the controller (project, docker, network, services, mocks, test, "
+        "resilience), default ./e2e.yaml of the current directory when it exists; see docs/configuration.md.",
     },
     "argus_network": {
         "type": "raw",
@@ -363,14 +363,28 @@ ROLE_OPTIONS: dict[str, Any] = {
         "description": "Resilience settings; replaces the file's resilience section.",
         "options": argument_options(S.RESILIENCE),
     },
+    "argus_container_overrides": {
+        "type": "dict",
+        "description": "Container options by service name, merged over the configuration (e.g. {api: {memory: "
+        "512m}}); what suggested fixes such as raise_memory_limit set.",
+    },
+    "argus_resilience_overrides": {
+        "type": "dict",
+        "description": "Merged key by key over the resilience section (e.g. {ports: {strategy: auto}}); what "
+        "suggested fixes set.",
+    },
+    "argus_result_file": {
+        "type": "path",
+        "description": "A file on the controller the outcome is written to, on success and on failure, one entry "
+        "per host ({ok, failed_stage, error, result}); see docs/agents.md.",
+    },
     "argus_docker_host": {
         "type": "str",
-        "description": "The Docker daemon (default DOCKER_HOST, else the local socket).",
+        "description": "The Docker daemon (default: the file's docker.host, else DOCKER_HOST, else the local socket).",
     },
     "argus_docker_timeout": {
         "type": "int",
-        "default": 60,
-        "description": "Seconds per Docker API request.",
+        "description": "Seconds per Docker API request (default: the file's docker.timeout, else 60).",
     },
     "argus_no_log": {
         "type": "bool",

@@ -23,6 +23,9 @@ class ActionModule(ControllerAction):
     def core(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         host = task_vars.get("inventory_hostname") or "localhost"
         error = params["error"]
+        if error is not None and not error.get("code"):
+            # a failure without a structured error (e.g. a templating error in a task): never a bare message
+            error = ArgusError("INTERNAL_ERROR", str(error.get("message") or "unknown failure")).to_dict()
         if error is not None:
             error = scope_actions(error, host, params["scope"], params["playbook"], params["rerun"])
         entry = {
