@@ -12,7 +12,8 @@ from __future__ import annotations
 from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.inventory import RESOURCE_TYPES
 from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import DEFAULT_TIMEOUT
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import PROJECT_NAME, RUN_ID_PATTERN
-from ansible_collections.argusai.resilience.plugins.module_utils.options import Option
+from ansible_collections.argusai.resilience.plugins.module_utils.machine.location import LOCATIONS
+from ansible_collections.argusai.resilience.plugins.module_utils.options import Option, pick
 
 # --- the circuit breaker (argus_circuit, the argus_circuit_breaker variable, resilience.circuit_breaker)
 
@@ -69,8 +70,10 @@ PREFLIGHT = (
             "Below twice this value the check warns, which makes the report V(degraded)."),
            default=2, minimum=0),
     Option("disk_paths", "list",
-           ("Absolute paths whose file systems are checked.",
-            "Defaults to C(/) and Docker's root directory (from C(docker info)) when the daemon runs on this host."),
+           ("Absolute paths on the daemon's machine whose file systems are checked.",
+            "Defaults to C(/) and Docker's root directory (from C(docker info)).",
+            "When the daemon runs on another machine (O(daemon_location)), they are measured there by the helper "
+            "container; a path that does not exist there makes the check V(skipped) with the daemon's explanation."),
            elements="path"),
     Option("skip_disk_check", "bool", "Skip the disk check; it is reported as V(skipped).", default=False),
     Option("skip_orphan_check", "bool", "Skip the orphan check; it is reported as V(skipped).", default=False),
@@ -159,6 +162,29 @@ NETWORK_VERIFY = (
             "C(sh) and either C(nc) and C(nslookup)/C(getent), or python.",
             "It must already be present on the Docker host; the module never pulls."),
            default="busybox:latest"),
+)  # fmt: skip
+
+# --- checks that look at the daemon's machine (argus_preflight, argus_port_resolve) -----------
+
+MACHINE_CHECKS = (
+    Option("daemon_location", "str",
+           ("Where the Docker daemon runs, for the checks that look at the machine itself: host-port probes and "
+            "free disk space.",
+            "V(auto): a unix socket, C(localhost), a loopback address or an address of this machine's interfaces "
+            "is this machine, unless the daemon reports another host name than this machine's (a socket mounted "
+            "into a container or forwarded from elsewhere); anything else, host names included, is another machine.",
+            "V(local) and V(remote) say it outright, for example for a host name that is this machine, or a "
+            "socket forwarded from another machine.",
+            "On another machine the checks run in a short-lived helper container there (O(probe_image)), or are "
+            "reported skipped with the reason; they never look at the wrong machine."),
+           default="auto", choices=LOCATIONS),
+    pick(NETWORK_VERIFY, "probe_image")[0].but(
+        description=(
+            "Image of the helper container that runs the machine checks when the daemon is on another machine "
+            "(see O(daemon_location)): host networking to read that machine's socket tables, the paths to measure "
+            "mounted read-only. It needs C(sh), C(cat) and C(df); busybox or any distribution image has them.",
+            "It must already be present on that daemon; the module never pulls. When it is missing, the machine "
+            "checks are reported skipped with the reason.")),
 )  # fmt: skip
 
 # --- argus_config ------------------------------------------------------------------------------

@@ -1,7 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ArgusAI
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Preflight: is this host fit for an E2E run? Daemon, disk space, leftovers of earlier runs."""
+"""Preflight: is this host fit for an E2E run? Daemon, disk space, leftovers of earlier runs.
+
+The disk check looks at the daemon's machine: this one when the daemon runs here, else through a
+helper container there (:mod:`.machine.helper`), or it is skipped with the reason. The daemon
+check says which runtime answered (Docker Engine or Podman, :mod:`.machine.runtime`) and where it
+runs (:mod:`.machine.location`).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +26,10 @@ from ansible_collections.argusai.resilience.plugins.module_utils.errors import (
     utc_now,
 )
 from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
-from ansible_collections.argusai.resilience.plugins.module_utils.module_options import PREFLIGHT
+from ansible_collections.argusai.resilience.plugins.module_utils.machine.helper import HelperUnavailable, MachineHelper
+from ansible_collections.argusai.resilience.plugins.module_utils.machine.location import DaemonLocation, locate
+from ansible_collections.argusai.resilience.plugins.module_utils.machine.runtime import runtime_of
+from ansible_collections.argusai.resilience.plugins.module_utils.module_options import MACHINE_CHECKS, PREFLIGHT
 from ansible_collections.argusai.resilience.plugins.module_utils.options import defaults
 
 PASS, WARN, FAIL, SKIPPED = "pass", "warn", "fail", "skipped"
@@ -28,7 +37,8 @@ HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"
 GIB = 1024**3
 # Free space below the threshold fails; below WARN_FACTOR times the threshold warns.
 WARN_FACTOR = 2
-_DEFAULTS = defaults(PREFLIGHT)
+_DEFAULTS = defaults(PREFLIGHT + MACHINE_CHECKS)
+LOCAL_CHECK, HELPER_CHECK = "local", "helper_container"
 
 
 @dataclass
@@ -40,14 +50,19 @@ class PreflightOptions:
     skip_disk_check: bool = _DEFAULTS["skip_disk_check"]
     skip_orphan_check: bool = _DEFAULTS["skip_orphan_check"]
     daemon_timeout: float = _DEFAULTS["daemon_timeout"]
+    docker_host: str | None = None
+    daemon_location: str = _DEFAULTS["daemon_location"]
+    probe_image: str = _DEFAULTS["probe_image"]
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> PreflightOptions:
-        """The module's checked params; a disk path that does not exist fails before Docker is called."""
-        for path in params["disk_paths"] or []:
-            if not os.path.isabs(path) or not os.path.exists(path):
+        """The module's checked params; a local disk path that does not exist fails before Docker is called."""
+        options = cls(**{key: params[key] for key in cls.__dataclass_fields__})
+        remote = locate(options.docker_host, options.daemon_location).remote
+        for path in options.disk_paths or []:
+            if not os.path.isabs(path) or (not remote and not os.path.exists(path)):
                 raise invalid_input("disk_paths", path, "must be an existing absolute path")
-        return cls(**{key: params[key] for key in cls.__dataclass_fields__})
+        return options
 
 
 @dataclass
@@ -87,12 +102,27 @@ def _timed(run_check: Callable[[], Check]) -> Check:
     return check
 
 
-def check_disk(paths: list[str], threshold_gb: float) -> Check:
-    """Free space of each path against the threshold; the worst path decides the status."""
+def local_usage(path: str) -> tuple[int, int]:
+    """(total, free) bytes of the file system holding ``path`` on this machine."""
+    usage = shutil.disk_usage(path)
+    return usage.total, usage.free
+
+
+def check_disk(
+    paths: list[str],
+    threshold_gb: float,
+    usage: Callable[[str], tuple[int, int]] = local_usage,
+    where: Mapping[str, Any] | None = None,
+) -> Check:
+    """Free space of each path against the threshold; the worst path decides the status.
+
+    ``usage``: path → (total, free) bytes; ``where``: the machine and method, for details and messages.
+    """
+    where = dict(where or {"machine": "this machine", "method": LOCAL_CHECK})
     results = []
     for path in paths:
-        usage = shutil.disk_usage(path)
-        free_gb = usage.free / GIB
+        total, free = usage(path)
+        free_gb = free / GIB
         if free_gb < threshold_gb:
             status = FAIL
         elif free_gb < threshold_gb * WARN_FACTOR:
@@ -100,12 +130,14 @@ def check_disk(paths: list[str], threshold_gb: float) -> Check:
         else:
             status = PASS
         results.append(
-            {"path": path, "free_gb": round(free_gb, 2), "total_gb": round(usage.total / GIB, 2), "status": status}
+            {"path": path, "free_gb": round(free_gb, 2), "total_gb": round(total / GIB, 2), "status": status}
         )
     worst = overall_status([r["status"] for r in results])
     status = {HEALTHY: PASS, DEGRADED: WARN, UNHEALTHY: FAIL}[worst]
     summary = ", ".join(f"{r['path']} {r['free_gb']} GB free" for r in results)
-    details = {"threshold_gb": threshold_gb, "warn_below_gb": threshold_gb * WARN_FACTOR, "paths": results}
+    if where["method"] != LOCAL_CHECK:
+        summary = f"on {where['machine']} (through a helper container): {summary}"
+    details = {"threshold_gb": threshold_gb, "warn_below_gb": threshold_gb * WARN_FACTOR, "paths": results, **where}
     if status == FAIL:
         low = [r["path"] for r in results if r["status"] == FAIL]
         error = ArgusError(
@@ -126,6 +158,9 @@ class PreflightChecker:
         self.events = events
         self.client: Any = None
         self.docker_root_dir: str | None = None
+        self.location: DaemonLocation = locate(options.docker_host, options.daemon_location)
+        # where and how the machine checks ran; the docker_daemon check reports it (filled in by check_disk)
+        self.machine: dict[str, Any] = self.location.to_dict()
         self.failure: ArgusError | None = None  # the first failed check's error, after run()
 
     def check_daemon(self) -> Check:
@@ -136,19 +171,31 @@ class PreflightChecker:
             self.client.api.timeout = self.options.daemon_timeout
             try:
                 info = self.client.info()
+                version = self.client.version()
             finally:
                 self.client.api.timeout = request_timeout
         except Exception as exc:  # classified, reported as the check's error
             error = from_exception(exc, "Docker daemon unavailable")
-            return Check("docker_daemon", FAIL, error.message, error.details, error=error)
+            return Check(
+                "docker_daemon", FAIL, error.message, dict(error.details, daemon_machine=self.machine), error=error
+            )
         self.docker_root_dir = info.get("DockerRootDir")
+        self.location = self.location.confirm(info.get("Name"))
+        self.machine.update(self.location.to_dict())
+        runtime = runtime_of(version)
         details = {
             "server_version": info.get("ServerVersion"),
             "api_version": self.client.api.api_version,
             "docker_root_dir": self.docker_root_dir,
             "containers_running": info.get("ContainersRunning"),
+            **runtime,
+            "daemon_machine": self.machine,
         }
-        return Check("docker_daemon", PASS, f"Docker {details['server_version']} answers", details)
+        where = f"another machine, {self.location.machine}" if self.location.remote else "this machine"
+        message = (
+            f"{runtime['runtime_name']} {runtime['runtime_version']} answers at {self.location.docker_host} ({where})"
+        )
+        return Check("docker_daemon", PASS, message, details)
 
     def disk_paths(self) -> list[str]:
         if self.options.disk_paths:
@@ -161,8 +208,38 @@ class PreflightChecker:
 
     def check_disk(self) -> Check:
         if self.options.skip_disk_check:
+            self.machine["checks"] = SKIPPED
             return Check("disk_space", SKIPPED, "skipped (skip_disk_check)")
-        return check_disk(self.disk_paths(), self.options.disk_threshold_gb)
+        if not self.location.remote:
+            self.machine["checks"] = LOCAL_CHECK
+            return check_disk(self.disk_paths(), self.options.disk_threshold_gb)
+        return self._check_remote_disk()
+
+    def _check_remote_disk(self) -> Check:
+        """The disks of the daemon's machine, measured by a helper container there, or skipped with the reason."""
+        machine = self.location.machine
+        self.machine["checks"] = SKIPPED
+        if self.client is None:
+            reason = "its daemon is unavailable"
+        else:
+            paths = list(self.options.disk_paths or ["/", *([self.docker_root_dir] if self.docker_root_dir else [])])
+            helper = MachineHelper(self.client.api, self.options.probe_image, self.options.project, self.options.run_id)
+            try:
+                usage = helper.disk_usage(paths)
+            except HelperUnavailable as exc:
+                reason = str(exc)
+            except Exception as exc:  # a daemon failure mid-check fails the check, not the module
+                error = from_exception(exc, f"measuring the disks of {machine} through a helper container")
+                return Check("disk_space", FAIL, error.message, error.details, error=error)
+            else:
+                self.machine.update(checks=HELPER_CHECK, probe_image=self.options.probe_image)
+                where = {"machine": machine, "method": HELPER_CHECK}
+                return check_disk(paths, self.options.disk_threshold_gb, usage.__getitem__, where)
+        self.machine["reason"] = reason
+        details = {"machine": machine, "method": SKIPPED, "reason": reason}
+        return Check(
+            "disk_space", SKIPPED, f"skipped: the daemon runs on another machine ({machine}) and {reason}", details
+        )
 
     def check_orphans(self) -> Check:
         if self.options.skip_orphan_check:

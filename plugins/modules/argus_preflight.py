@@ -15,11 +15,21 @@ description:
   - The report is V(healthy) when every check passes, V(degraded) when one warns (for example
     orphans of earlier runs, or free space below twice the threshold) and V(unhealthy) when one
     fails (daemon unreachable, free space below the threshold).
-  - Never changes anything on the host.
+  - The C(docker_daemon) check says which runtime answered (Docker Engine or Podman, with its
+    version) and whether the daemon runs on this machine or on another one (O(daemon_location)).
+  - The disk check looks at the daemon's machine. When that is another machine, a short-lived
+    helper container there (O(probe_image), the paths mounted read-only) measures them, or the check
+    is V(skipped) with the reason (for example the image is not on that daemon); it never measures
+    the wrong machine.
+  - Never changes anything on the host; a helper container, when one runs, is removed before the
+    module returns.
 extends_documentation_fragment: argusai.resilience.module_options.argus_preflight
 notes:
   - The module only reads, so check mode runs the same checks.
   - C(changed) is always V(false).
+  - The daemon check takes at most O(daemon_timeout) seconds (connecting, C(docker info) and
+    C(docker version)); the helper container of a daemon on another machine adds at most six Docker
+    requests, each bounded by O(timeout).
 seealso:
   - module: argusai.resilience.argus_orphan_clean
 """
@@ -58,13 +68,25 @@ report:
         - One entry per check, in order C(docker_daemon), C(disk_space), C(orphans).
         - Each has C(name), C(status) (V(pass), V(warn), V(fail) or V(skipped)), C(message),
           C(details), C(duration_ms) and, for a failed or warning check, C(error) (a structured error).
+        - C(docker_daemon) details have C(runtime) (V(docker) or V(podman)), C(runtime_name),
+          C(runtime_version), C(platform), C(server_version), C(api_version), C(docker_root_dir) and
+          C(daemon_machine) (C(location) V(local) or V(remote), C(docker_host), C(machine), C(decided_by),
+          and C(checks), how the machine checks ran: V(local), V(helper_container) with C(probe_image), or
+          V(skipped) with C(reason)).
+        - C(disk_space) details have C(threshold_gb), C(warn_below_gb), C(paths) (each C(path), C(free_gb),
+          C(total_gb), C(status)), C(machine) and C(method) (V(local) or V(helper_container)); when
+          skipped for a daemon on another machine, C(reason).
       type: list
       elements: dict
       sample:
         - name: docker_daemon
           status: pass
           message: Docker 20.10.24 answers
-          details: {server_version: 20.10.24, api_version: "1.41", docker_root_dir: /var/lib/docker}
+          message: Docker Engine 20.10.24 answers at unix:///var/run/docker.sock (this machine)
+          details: {server_version: 20.10.24, api_version: "1.41", docker_root_dir: /var/lib/docker,
+                    runtime: docker, runtime_name: Docker Engine, runtime_version: 20.10.24, platform: null,
+                    daemon_machine: {location: local, docker_host: "unix:///var/run/docker.sock",
+                                     machine: this machine, decided_by: unix socket on this machine, checks: local}}
           duration_ms: 7
     duration_ms:
       description: Time the checks took, in milliseconds.
@@ -94,6 +116,7 @@ error:
 
 from ansible_collections.argusai.resilience.plugins.module_utils.module_options import (
     DOCKER,
+    MACHINE_CHECKS,
     PREFLIGHT,
     PROJECT,
     RUN_ID,
@@ -118,6 +141,7 @@ OPTIONS = (
         )
     ),
     *PREFLIGHT,
+    *MACHINE_CHECKS,
     *DOCKER,
 )
 

@@ -9,7 +9,9 @@
 * a Docker container publishing it (``PublicPort`` of the daemon's container list: this covers a
   daemon running without the userland proxy, where nothing is bound): ``{type: container,
   container, container_id}``;
-* only TIME_WAIT connections left: ``{type: time_wait}``.
+* only TIME_WAIT connections left: ``{type: time_wait}``;
+* a socket on the daemon's machine when that is another one (seen by a helper container, see
+  :mod:`.remote`): ``{type: process, uid, host}``; its pid is not visible from there.
 
 The resolver adds the holders only it knows: another entry: ``{type: request, service}``; a lease
 of another resolver: ``{type: reservation, service, expires_in}``; an excluded port: ``{type:
@@ -19,10 +21,12 @@ to read /proc): ``{type: unknown}``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import from_exception
 
@@ -35,16 +39,22 @@ except ImportError:  # the /proc fallback below is used
     HAS_PSUTIL = False
 
 
+LISTEN, TIME_WAIT = "0A", "06"  # TCP states as /proc/net/tcp prints them
+
+
 @dataclass(frozen=True)
 class Holder:
     """Who holds a port.
 
     ``type``: process, container, request, reservation, excluded, time_wait or unknown.
+    ``uid`` and ``host``: a socket seen on the daemon's machine when that is another one.
     """
 
     type: str
     pid: int | None = None
     process: str | None = None
+    uid: int | None = None
+    host: str | None = None
     container: str | None = None
     container_id: str | None = None
     service: str | None = None
@@ -55,6 +65,8 @@ class Holder:
 
     def describe(self) -> str:
         if self.type == "process":
+            if self.host is not None:
+                return f"a process of uid {self.uid} on {self.host}"
             if self.pid is not None:
                 return f"process {self.process or '?'} (pid {self.pid})"
             return f"process {self.process}" if self.process else "a process"
@@ -103,17 +115,54 @@ def _holders_from_psutil(ports: set[int], protocol: str) -> dict[int, Holder]:
     return found
 
 
-def _proc_sockets(protocol: str, proc_net: str = "/proc/net") -> Iterator[tuple[int, int, str, str]]:
-    """``(local port, remote port, state, inode)`` of every socket in /proc/net/<protocol>{,6}."""
+class ProcSocket(NamedTuple):
+    """One row of ``/proc/net/{tcp,udp}{,6}``; ``state`` in hex (``0A`` LISTEN, ``06`` TIME_WAIT)."""
+
+    port: int
+    remote_port: int
+    state: str
+    inode: str
+    address: str = "0.0.0.0"  # local address; an IPv4-mapped IPv6 address as IPv4
+    uid: int = 0
+
+
+def parse_proc_net(lines: Iterable[str]) -> Iterator[ProcSocket]:
+    """The sockets of one ``/proc/net/{tcp,udp}{,6}`` table (header and malformed lines skipped)."""
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 10 or fields[0] == "sl":
+            continue
+        try:
+            local, local_port = fields[1].rsplit(":", 1)
+            yield ProcSocket(
+                int(local_port, 16),
+                int(fields[2].rsplit(":", 1)[1], 16),
+                fields[3],
+                fields[9],
+                _proc_address(local),
+                int(fields[7]),
+            )
+        except (ValueError, IndexError):
+            continue
+
+
+def _proc_address(text: str) -> str:
+    """The kernel prints addresses as 32-bit words in the machine's byte order (taken to be ours)."""
+    raw = bytes.fromhex(text)
+    if sys.byteorder == "little":
+        raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    address = ipaddress.ip_address(raw)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
+
+
+def _proc_sockets(protocol: str, proc_net: str = "/proc/net") -> Iterator[ProcSocket]:
+    """Every socket in /proc/net/<protocol>{,6} of this machine."""
     for table in (protocol, protocol + "6"):
         try:
             with open(f"{proc_net}/{table}", encoding="ascii") as handle:
-                next(handle, None)
-                for line in handle:
-                    fields = line.split()
-                    if len(fields) >= 10:
-                        local, remote = fields[1].rsplit(":", 1)[1], fields[2].rsplit(":", 1)[1]
-                        yield int(local, 16), int(remote, 16), fields[3], fields[9]
+                yield from parse_proc_net(handle)
         except OSError:
             continue
 
@@ -121,11 +170,11 @@ def _proc_sockets(protocol: str, proc_net: str = "/proc/net") -> Iterator[tuple[
 def _holders_from_proc(ports: set[int], protocol: str, proc_root: str = "/proc") -> dict[int, Holder]:
     """Listening (tcp) / bound (udp) socket inodes on ``ports``, matched against /proc/<pid>/fd."""
     inode_port: dict[str, int] = {}
-    for local, remote, state, inode in _proc_sockets(protocol, f"{proc_root}/net"):
-        if local not in ports or inode == "0":
+    for sock in _proc_sockets(protocol, f"{proc_root}/net"):
+        if sock.port not in ports or sock.inode == "0":
             continue
-        if (protocol == "tcp" and state == "0A") or (protocol == "udp" and remote == 0):  # 0A: LISTEN
-            inode_port[f"socket:[{inode}]"] = local
+        if (protocol == "tcp" and sock.state == LISTEN) or (protocol == "udp" and sock.remote_port == 0):
+            inode_port[f"socket:[{sock.inode}]"] = sock.port
     found: dict[int, Holder] = {}
     if not inode_port:
         return found
@@ -167,9 +216,9 @@ def find_process_holders(ports: Iterable[int], protocol: str = "tcp") -> dict[in
             if port not in found or holder.pid is not None:
                 found[port] = holder
     if protocol == "tcp" and wanted - set(found):
-        for local, _remote, state, _inode in _proc_sockets("tcp"):
-            if state == "06" and local in wanted and local not in found:  # 06: TIME_WAIT
-                found[local] = Holder("time_wait")
+        for sock in _proc_sockets("tcp"):
+            if sock.state == TIME_WAIT and sock.port in wanted and sock.port not in found:
+                found[sock.port] = Holder("time_wait")
     return found
 
 

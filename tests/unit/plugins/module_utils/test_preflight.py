@@ -18,6 +18,7 @@ MANAGED = {"argusai.managed": "true", "argusai.project": "shop"}
 def fake_client(containers=(), networks=(), volumes=()):
     client = mock.Mock()
     client.info.return_value = {"DockerRootDir": "/nonexistent-docker-root", "ServerVersion": "20.10"}
+    client.version.return_value = {"Version": "20.10.24", "Components": [{"Name": "Engine", "Version": "20.10.24"}]}
     client.api.api_version = "1.41"
     client.api.containers.return_value = list(containers)
     client.api.networks.return_value = list(networks)
@@ -105,7 +106,14 @@ def test_orphans_of_other_runs_degrade(plenty_of_disk):
         ("volume", "vol"),
     ]
     assert orphans["error"]["code"] == "ORPHAN_DETECTED"
-    assert orphans["error"]["suggested_actions"][0]["extra_vars"] == {"argus_project": "shop", "auto_fix": True}
+    # the cleanup keeps the run that reported them; the controller fills the host (and the daemon)
+    assert orphans["error"]["suggested_actions"][0]["extra_vars"] == {
+        "argus_hosts": "{host}",
+        "argus_project": "shop",
+        "argus_run_id": "now",
+        "argus_docker_host": "{docker_host}",
+        "auto_fix": True,
+    }
     client.api.containers.assert_called_once_with(
         all=True, filters={"label": ["argusai.managed=true", "argusai.project=shop"]}
     )
@@ -152,6 +160,7 @@ def test_info_is_bounded_by_daemon_timeout(plenty_of_disk):
     client.api.timeout = 60
     seen = []
     client.info.side_effect = lambda: seen.append(client.api.timeout) or {"DockerRootDir": "/nonexistent"}
+    client.version.side_effect = lambda: seen.append(client.api.timeout) or {}
     run(preflight.PreflightOptions(project="shop", daemon_timeout=2.5), client)
-    assert seen == [2.5]
+    assert seen == [2.5, 2.5]
     assert client.api.timeout == 60  # later requests get the normal request timeout back

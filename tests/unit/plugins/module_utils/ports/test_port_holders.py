@@ -57,7 +57,7 @@ def test_find_process_holders_batches_many_ports(monkeypatch):
 def test_time_wait_reported(monkeypatch):
     monkeypatch.setattr(holders, "HAS_PSUTIL", False)
     monkeypatch.setattr(holders, "_holders_from_proc", lambda wanted, protocol: {})
-    rows = [(8080, 40000, "06", "0"), (8081, 0, "0A", "123")]
+    rows = [holders.ProcSocket(8080, 40000, "06", "0"), holders.ProcSocket(8081, 0, "0A", "123")]
     monkeypatch.setattr(holders, "_proc_sockets", lambda protocol, proc_net="/proc/net": iter(rows))
     assert holders.find_process_holders([8080, 9999], "tcp") == {8080: holders.Holder("time_wait")}
 
