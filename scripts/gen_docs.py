@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "build" / "collections"))
 
+from ansible_collections.argusai.resilience.plugins.module_utils import error_model as M  # noqa: E402
 from ansible_collections.argusai.resilience.plugins.module_utils import errors as E  # noqa: E402
 from ansible_collections.argusai.resilience.plugins.module_utils import options as O  # noqa: E402
 from ansible_collections.argusai.resilience.plugins.module_utils.config import schema as S  # noqa: E402
@@ -107,70 +109,162 @@ def fragment_problems() -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
-def _extra_vars(action: E.SuggestedAction) -> str:
-    return ", ".join(f"`{key}: {value}`" for key, value in action.extra_vars.items())
+_KIND_MEANING = {
+    M.FIX: "removes the cause; run it, then the failed playbook again (unless the fix is that rerun)",
+    M.RETRY: "the same run again, possibly with changed settings",
+    M.CLEANUP: "removes resources; never the run that reported the error, unless that is its purpose",
+    M.DIAGNOSE: "gathers information, changes nothing: where the evidence is",
+    M.MANUAL: "only a person or an outside system can do it",
+}
+_SCOPE_NAMES = {"project", "run_id", "host", "docker_host"}
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(", ", ": "))
+
+
+def _conditions(action: E.SuggestedAction) -> list[str]:
+    """When the action is offered, in words."""
+    found = []
+    for name in action.needs:
+        if name == "run_id":
+            found.append("the run is known")
+        elif name in E.DERIVED:
+            found.append(E.DERIVED[name].when)
+        elif name not in _SCOPE_NAMES:
+            found.append(f"details.{name} is set")
+    if action.when_retryable is not None:
+        found.append("the error is retryable" if action.when_retryable else "the error is not retryable")
+    return found
+
+
+def _action_md(action: E.SuggestedAction) -> str:
+    line = f"- `{action.id}` ({action.kind}): {action.description}"
+    if action.playbook:
+        line += f"\n  Runs `{action.playbook}` with `{_json(dict(action.extra_vars))}`."
+    conditions = _conditions(action)
+    if conditions:
+        line += "\n  Offered when " + " and ".join(conditions) + "."
+    return line + "\n"
+
+
+def _retry_text(spec: E.ErrorSpec) -> str | None:
+    if spec.retryable:
+        text = "retry as is"
+        if spec.final_causes:
+            text += " unless details.cause is " + " or ".join(f"`{cause}`" for cause in sorted(spec.final_causes))
+        return text
+    if spec.passes_after:
+        return "retry after details.retry_after_seconds when it is set (then `retryable: true`)"
+    return None
+
+
+def agent_can(spec: E.ErrorSpec) -> str:
+    """What an agent can do by itself about a code: fix, retry, or give up."""
+    parts = []
+    settled = False  # a fix or a retry that always applies: no give-up
+    for action in spec.actions:
+        if action.kind == M.FIX and action.playbook:
+            conditions = _conditions(action)
+            parts.append(f"fix with `{action.id}`" + (f" when {' and '.join(conditions)}" if conditions else ""))
+            settled = settled or not conditions
+    retry = _retry_text(spec)
+    if retry:
+        parts.append(retry)
+        settled = settled or (spec.retryable and not spec.final_causes)
+    if not settled:
+        cleanups = [f"`{action.id}`" for action in spec.actions if action.kind == M.CLEANUP]
+        parts.append("give up" + (f" (cleanup: {', '.join(cleanups)})" if cleanups else ""))
+    text = "; otherwise ".join(parts)
+    return text[0].upper() + text[1:] + "."
 
 
 def errors_md() -> str:
-    out = [HEADER.format(source="plugins/module_utils/errors.py (REGISTRY)")]
-    out.append("# Structured errors\n")
+    out = [HEADER.format(source="plugins/module_utils/error_registry.py (REGISTRY)")]
+    out.append("# Structured errors\n\n")
     out.append(
         "Every failing task of the collection returns `msg` (for people) and `error`, a StructuredError "
-        "(for machines):\n\n"
+        "(for machines); the result file of every playbook holds it per host (`docs/agents.md`):\n\n"
         "```yaml\n"
         "error:\n"
-        "  code: PORT_CONFLICT            # stable; decide on this\n"
-        "  category: resource             # infrastructure | resource | container | network |\n"
+        "  code: CONTAINER_OOM            # stable; decide on this\n"
+        "  category: container            # infrastructure | resource | container | network |\n"
         "                                 # configuration | internal\n"
         "  severity: error                # critical | error | warning\n"
         "  message: ...                   # human text, never parse it\n"
-        "  details: {...}                 # code-specific data (history, results, holder pid, field, ...)\n"
-        "  suggested_actions:             # what to do, most likely first\n"
-        "    - id: run_orphan_clean       # stable machine id\n"
+        "  details: {...}                 # code-specific evidence (history, results, holder pid, field, ...)\n"
+        "  suggested_actions:             # what to do, most useful first\n"
+        "    - id: raise_memory_limit     # stable machine id\n"
+        "      kind: fix                  # fix | retry | cleanup | diagnose | manual\n"
         "      description: ...\n"
-        "      playbook: argusai.resilience.preflight   # when a playbook of the collection does it\n"
-        "      extra_vars: {argus_project: shop, auto_fix: true}\n"
+        "      playbook: argusai.resilience.setup      # when a playbook of the collection does it\n"
+        "      extra_vars: {argus_hosts: web1, argus_project: shop, argus_run_id: m3x1k2a9,\n"
+        "                   argus_container_overrides: {api: {memory: 64m}}}\n"
         "  retryable: false               # can the same call succeed again without a change?\n"
         "  timestamp: '2026-11-25T10:00:00.123Z'\n"
         "```\n\n"
-        "An agent recovers by reading only `error.code` and `suggested_actions`: when an action has a "
-        "`playbook`, run `ansible-playbook <playbook> -e '<extra_vars as JSON>'`. `{project}` and "
-        "`{run_id}` below stand for the values of the failing call.\n\n"
+        "## Kinds of actions\n\n| kind | following it |\n|---|---|\n"
+        + "".join(f"| `{kind}` | {_KIND_MEANING[kind]} |\n" for kind in E.KINDS)
+        + "\n## Running an action\n\n"
+        "An action with a `playbook` is run as given: `ansible-playbook <playbook> -e '<extra_vars as JSON>'`. "
+        "Its `extra_vars` carry its whole scope: `argus_hosts` (the inventory host that failed), "
+        "`argus_project`, `argus_run_id` (the run that reported the error, when known: a setup rerun "
+        "continues it, a cleanup keeps it, `run_teardown` removes it), `argus_docker_host` (when the task "
+        "named a daemon) and the values the fix needs. Below, `{name}` stands for a value of the failing "
+        "call: its project, run, host or daemon, a key of `details`, or a value derived from them:\n\n"
+        "| name | value | exists when |\n|---|---|---|\n"
+        + "".join(f"| `{{{name}}}` | {derived.means} | {derived.when} |\n" for name, derived in E.DERIVED.items())
+        + "\nAn entry whose value is unknown is left out; an action whose condition does not hold is not "
+        "offered. A module cannot know the inventory host: it leaves `{host}`, which the action plugin in "
+        "front of every Docker module fills (so does the result file).\n\n"
+        "## Retryable\n\n"
+        "`retryable: true` means the same call can succeed without a change. Each code has a default "
+        "(below); an error whose `details.cause` marks a failure that stays is not retryable; where noted, "
+        "an error that ends by itself carries `details.retry_after_seconds` and is retryable after it. "
         "The circuit breaker counts only the infrastructure failures: "
         + ", ".join(f"`{code}`" for code in sorted(E.INFRASTRUCTURE_FAILURE_CODES))
         + ".\n"
     )
     out.append(
-        "\n## Codes\n\n| code | category | severity | retryable | suggested action ids |\n|---|---|---|---|---|\n"
+        "\n## Codes\n\n| code | category | severity | retryable | what an agent can do by itself |\n"
+        "|---|---|---|---|---|\n"
     )
     for code, spec in E.REGISTRY.items():
-        ids = ", ".join(f"`{action.id}`" for action in spec.actions)
-        out.append(f"| `{code}` | {spec.category} | {spec.severity} | {str(spec.retryable).lower()} | {ids} |\n")
+        out.append(
+            f"| `{code}` | {spec.category} | {spec.severity} | {str(spec.retryable).lower()} | {agent_can(spec)} |\n"
+        )
     for code, spec in E.REGISTRY.items():
         out.append(f"\n### `{code}`\n\n")
         out.append(
             f"Category `{spec.category}`, default severity `{spec.severity}`, "
-            f"retryable `{str(spec.retryable).lower()}`.\n\n"
+            f"retryable `{str(spec.retryable).lower()}`"
+            + (
+                " (not when details.cause is " + ", ".join(f"`{c}`" for c in sorted(spec.final_causes)) + ")"
+                if spec.final_causes
+                else ""
+            )
+            + ("; retryable after details.retry_after_seconds when set" if spec.passes_after else "")
+            + f".\n\n**By itself:** {agent_can(spec)}\n\n"
         )
+        out.extend(_action_md(action) for action in spec.actions)
+    actions: dict[str, list[tuple[str, E.SuggestedAction]]] = {}
+    for code, spec in E.REGISTRY.items():
         for action in spec.actions:
-            line = f"- `{action.id}`: {action.description}"
-            if action.playbook:
-                line += f" Playbook `{action.playbook}` with {_extra_vars(action)}."
-            out.append(line + "\n")
-    actions: dict[str, E.SuggestedAction] = {}
-    for spec in E.REGISTRY.values():
-        for action in spec.actions:
-            actions.setdefault(action.id, action)
-    out.append("\n## Action ids\n\n| id | what | playbook | extra_vars |\n|---|---|---|---|\n")
+            actions.setdefault(action.id, []).append((code, action))
+    out.append("\n## Action ids\n\n| id | kind | playbook | extra_vars | codes |\n|---|---|---|---|---|\n")
     for action_id in sorted(actions):
-        action = actions[action_id]
+        uses = actions[action_id]
+        action = uses[0][1]
+        kinds = ", ".join(sorted({use.kind for _code, use in uses}))
         playbook = f"`{action.playbook}`" if action.playbook else ""
-        out.append(f"| `{action_id}` | {action.description} | {playbook} | {_extra_vars(action)} |\n")
-    playbooks = sorted({a.playbook for a in actions.values() if a.playbook})
+        variables = ", ".join(f"`{key}`" for key in action.extra_vars)
+        codes = ", ".join(f"`{code}`" for code, _use in uses)
+        out.append(f"| `{action_id}` | {kinds} | {playbook} | {variables} | {codes} |\n")
+    playbooks = sorted({use.playbook for uses in actions.values() for _code, use in uses if use.playbook})
     out.append(
-        "\nThe playbooks named here accept exactly these variables: "
+        "\nThe playbooks named here document each of these variables in their header comment: "
         + ", ".join(f"`{p}`" for p in playbooks)
-        + ". See each playbook's header comment and `docs/configuration.md`.\n"
+        + ".\n"
     )
     return "".join(out)
 

@@ -14,231 +14,46 @@ so that a pipeline or an agent decides what to do from ``code`` and
 from __future__ import annotations
 
 import errno
+import json
+import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-# Categories tell who can fix a failure: the host/daemon, a resource on it, the
-# application in a container, the network between containers, or the caller's input.
-INFRASTRUCTURE = "infrastructure"
-RESOURCE = "resource"
-CONTAINER = "container"
-NETWORK = "network"
-CONFIGURATION = "configuration"
-INTERNAL = "internal"
-
-CRITICAL = "critical"
-ERROR = "error"
-WARNING = "warning"
-
-SEVERITIES = (CRITICAL, ERROR, WARNING)
-
-
-@dataclass(frozen=True)
-class SuggestedAction:
-    """A recovery step with a stable machine id.
-
-    ``playbook`` and ``extra_vars`` are set when one of the collection's playbooks performs
-    the step. Values in ``extra_vars`` may hold ``{project}`` / ``{run_id}`` placeholders that
-    are filled from the failing call's context.
-    """
-
-    id: str
-    description: str
-    playbook: str | None = None
-    extra_vars: Mapping[str, Any] = field(default_factory=dict)
-
-    def render(self, context: Mapping[str, Any]) -> dict[str, Any]:
-        action: dict[str, Any] = {"id": self.id, "description": self.description}
-        if self.playbook:
-            action["playbook"] = self.playbook
-            action["extra_vars"] = {key: _fill(value, context) for key, value in self.extra_vars.items()}
-        return action
-
-
-def _fill(value: Any, context: Mapping[str, Any]) -> Any:
-    """Replace a ``{name}`` placeholder by the context value, keeping its type."""
-    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
-        return context.get(value[1:-1], value)
-    return value
-
-
-@dataclass(frozen=True)
-class ErrorSpec:
-    category: str
-    severity: str
-    retryable: bool
-    actions: tuple[SuggestedAction, ...]
-
-
-PLAYBOOK_PREFLIGHT = "argusai.resilience.preflight"
-PLAYBOOK_RESET_CIRCUIT = "argusai.resilience.reset_circuit"
-PLAYBOOK_TEARDOWN = "argusai.resilience.teardown"
-PLAYBOOK_SETUP = "argusai.resilience.setup"
-
-_START_DOCKER = SuggestedAction("start_docker_daemon", "Start the Docker daemon (e.g. 'systemctl start docker').")
-_CHECK_HOST = SuggestedAction("check_docker_host", "Check docker_host / DOCKER_HOST points at a running daemon.")
-_CHECK_PERMS = SuggestedAction(
-    "check_docker_permissions", "Give the user access to the Docker socket (e.g. the 'docker' group)."
+from ansible_collections.argusai.resilience.plugins.module_utils.error_model import (
+    KINDS,
+    LATE_BOUND,
+    SEVERITIES,
+    ErrorSpec,
+    SuggestedAction,
 )
-_ORPHAN_CLEAN = SuggestedAction(
-    "run_orphan_clean",
-    "Remove resources left by earlier runs of this project.",
-    PLAYBOOK_PREFLIGHT,
-    {"argus_project": "{project}", "auto_fix": True},
+from ansible_collections.argusai.resilience.plugins.module_utils.error_registry import (
+    DERIVED,
+    INFRASTRUCTURE_FAILURE_CODES,
+    REGISTRY,
 )
-_TEARDOWN_RUN = SuggestedAction(
-    "run_teardown",
-    "Remove every resource of this run.",
-    PLAYBOOK_TEARDOWN,
-    {"argus_project": "{project}", "argus_run_id": "{run_id}"},
-)
-_RESET_CIRCUIT = SuggestedAction(
-    "reset_circuit",
-    "After fixing Docker, move the breaker to half-open so that one probe can close it.",
-    PLAYBOOK_RESET_CIRCUIT,
-    {"argus_project": "{project}"},
-)
-_RERUN_SETUP = SuggestedAction(
-    "rerun_setup",
-    "Run the setup again; it cleans the previous run first.",
-    PLAYBOOK_SETUP,
-    {"argus_project": "{project}"},
-)
-_INSPECT_LOGS = SuggestedAction("inspect_container_logs", "Read the diagnostics logs: the application fails on start.")
 
-REGISTRY: dict[str, ErrorSpec] = {
-    "DOCKER_UNAVAILABLE": ErrorSpec(INFRASTRUCTURE, CRITICAL, True, (_START_DOCKER, _CHECK_HOST, _CHECK_PERMS)),
-    "DISK_SPACE_LOW": ErrorSpec(
-        RESOURCE,
-        CRITICAL,
-        False,
-        (
-            SuggestedAction("free_disk_space", "Free disk space (e.g. 'docker system prune')."),
-            _ORPHAN_CLEAN,
-        ),
-    ),
-    "PORT_CONFLICT": ErrorSpec(
-        RESOURCE,
-        ERROR,
-        False,
-        (
-            SuggestedAction("use_port_strategy_auto", "Let the collection pick a free port (strategy: auto)."),
-            SuggestedAction("stop_port_holder", "Stop the process or container holding the port."),
-            _ORPHAN_CLEAN,
-        ),
-    ),
-    "PORT_EXHAUSTION": ErrorSpec(
-        RESOURCE,
-        ERROR,
-        False,
-        (
-            SuggestedAction("widen_port_range", "Raise max_attempts or choose another preferred port."),
-            _ORPHAN_CLEAN,
-        ),
-    ),
-    "CONTAINER_OOM": ErrorSpec(
-        CONTAINER,
-        ERROR,
-        False,
-        (
-            SuggestedAction("raise_memory_limit", "Raise the container's memory limit."),
-            _INSPECT_LOGS,
-            _RERUN_SETUP,
-        ),
-    ),
-    "CONTAINER_CRASH": ErrorSpec(CONTAINER, ERROR, False, (_INSPECT_LOGS, _RERUN_SETUP)),
-    "CONTAINER_RESTART_EXHAUSTED": ErrorSpec(
-        CONTAINER,
-        CRITICAL,
-        False,
-        (
-            _INSPECT_LOGS,
-            SuggestedAction("raise_max_restarts", "Raise max_restarts if the failure is transient."),
-            _TEARDOWN_RUN,
-        ),
-    ),
-    "HEALTH_CHECK_TIMEOUT": ErrorSpec(
-        CONTAINER,
-        ERROR,
-        True,
-        (
-            SuggestedAction("raise_startup_timeout", "Raise startup_timeout or the healthcheck retries."),
-            SuggestedAction("inspect_health_log", "Read health_log in the diagnostics."),
-        ),
-    ),
-    "NETWORK_UNREACHABLE": ErrorSpec(
-        NETWORK,
-        ERROR,
-        True,
-        (
-            SuggestedAction("check_service_listening", "Check the service listens on that port inside its container."),
-            SuggestedAction("raise_wait_seconds", "Raise wait_seconds if the service starts slowly."),
-        ),
-    ),
-    "DNS_RESOLUTION_FAILED": ErrorSpec(
-        NETWORK,
-        ERROR,
-        False,
-        (
-            SuggestedAction(
-                "attach_to_network", "Attach the target and the test container to the same network, or add an alias."
-            ),
-            SuggestedAction("check_target_name", "Check the target host name against network_topology."),
-        ),
-    ),
-    "CIRCUIT_OPEN": ErrorSpec(
-        INFRASTRUCTURE,
-        ERROR,
-        False,
-        (SuggestedAction("check_docker_health", "Fix the Docker host (see failure_history)."), _RESET_CIRCUIT),
-    ),
-    "ORPHAN_DETECTED": ErrorSpec(RESOURCE, WARNING, True, (_ORPHAN_CLEAN,)),
-    "CLEANUP_FAILED": ErrorSpec(
-        RESOURCE,
-        ERROR,
-        True,
-        (
-            SuggestedAction("retry_cleanup", "Retry the cleanup; resources in use are freed when their users stop."),
-            _ORPHAN_CLEAN,
-        ),
-    ),
-    # Codes added beyond the original 13, for failures none of those describes.
-    "INVALID_INPUT": ErrorSpec(
-        CONFIGURATION,
-        ERROR,
-        False,
-        (SuggestedAction("fix_input", "Correct the option named in details.field."),),
-    ),
-    "IMAGE_NOT_FOUND": ErrorSpec(
-        CONFIGURATION,
-        ERROR,
-        False,
-        (SuggestedAction("provide_image", "Build, load or pull the image on the Docker host."),),
-    ),
-    "DOCKER_API_ERROR": ErrorSpec(
-        INFRASTRUCTURE,
-        ERROR,
-        True,
-        (SuggestedAction("inspect_daemon_logs", "Read the Docker daemon's log for this request."), _START_DOCKER),
-    ),
-    "DOCKER_REQUEST_REJECTED": ErrorSpec(
-        CONFIGURATION,
-        ERROR,
-        False,
-        (SuggestedAction("inspect_error_details", "Read the daemon's reason in details and change the request."),),
-    ),
-    "INTERNAL_ERROR": ErrorSpec(
-        INTERNAL,
-        ERROR,
-        False,
-        (SuggestedAction("report_bug", "Report this failure with its details: it is a defect of the collection."),),
-    ),
-}
-
-# Failures that say the Docker host itself is broken; only these count for the circuit breaker.
-INFRASTRUCTURE_FAILURE_CODES = frozenset({"DOCKER_UNAVAILABLE", "DOCKER_API_ERROR"})
+# This module is the public home of structured errors (SPEC: plugins/module_utils/errors.py); the
+# declaration types (with the categories and kinds) live in error_model, the codes in error_registry.
+__all__ = [
+    "DERIVED",
+    "INFRASTRUCTURE_FAILURE_CODES",
+    "KINDS",
+    "REGISTRY",
+    "SEVERITIES",
+    "ArgusError",
+    "ErrorSpec",
+    "SuggestedAction",
+    "classify",
+    "command_line",
+    "from_exception",
+    "invalid_input",
+    "root_cause_message",
+    "scope_to_host",
+    "structured_error",
+    "utc_now",
+]
 
 
 def utc_now() -> str:
@@ -276,24 +91,73 @@ class ArgusError(Exception):
         self.context = dict(context or {})
 
     def with_context(self, **context: Any) -> ArgusError:
-        """Add context (project, run_id) used to fill suggested actions; returns self."""
+        """Add context (``project``, ``run_id``; on the controller ``host``, ``docker_host``) that fills
+        the suggested actions; returns self."""
         self.context.update({key: value for key, value in context.items() if value is not None})
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The StructuredError, from the registry; ``context`` (``project``, ``run_id``) fills the
-        suggested actions' ``extra_vars``."""
+        """The StructuredError: the registry's declaration rendered for this failure (error_model)."""
         spec = REGISTRY[self.code]
+        retryable = spec.retryable_for(self.details) if self.retryable is None else self.retryable
+        facts = {**self.details, "code": self.code, **self.context}
+        derived = {name: value.compute(facts) for name, value in DERIVED.items()}
+        values = {**facts, **{name: value for name, value in derived.items() if value is not None}, **self.context}
+        actions = (action.render(values, retryable) for action in spec.actions)
         return {
             "code": self.code,
             "category": spec.category,
             "severity": self.severity or spec.severity,
             "message": self.message,
             "details": dict(self.details),
-            "suggested_actions": [action.render(self.context) for action in spec.actions],
-            "retryable": spec.retryable if self.retryable is None else self.retryable,
+            "suggested_actions": [action for action in actions if action is not None],
+            "retryable": retryable,
             "timestamp": utc_now(),
         }
+
+
+def scope_to_host(value: Any, host: str | None, docker_host: str | None = None) -> Any:
+    """Scope the playbook actions of every StructuredError in ``value`` (a module result, an error, a
+    list) to the inventory host that failed and the Docker daemon its task used; returns ``value``.
+
+    Only the controller knows these (``error_model.LATE_BOUND``): a module leaves ``{host}`` and
+    ``{docker_host}`` placeholders, filled here; without an explicit daemon the entry is left out.
+    """
+    known = {"host": host, "docker_host": docker_host}
+    late = {f"{{{name}}}": name for name in LATE_BOUND}
+    for error in _structured_errors(value):
+        for action in error["suggested_actions"]:
+            extra_vars = action.get("extra_vars") if isinstance(action, dict) else None
+            for key, item in list(extra_vars.items()) if isinstance(extra_vars, dict) else ():
+                name = late.get(item) if isinstance(item, str) else None
+                if name is None:
+                    continue
+                if known[name] is not None:
+                    extra_vars[key] = known[name]
+                elif name != "host":  # an unknown host stays visible: run as is, it matches no host
+                    del extra_vars[key]
+    return value
+
+
+def _structured_errors(value: Any) -> list[dict[str, Any]]:
+    """Every dict inside ``value`` that holds ``code`` and a ``suggested_actions`` list."""
+    found: list[dict[str, Any]] = []
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            if "code" in current and isinstance(current.get("suggested_actions"), list):
+                found.append(current)
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+    return found
+
+
+def command_line(action: Mapping[str, Any]) -> str:
+    """How a person runs a playbook action as given: ``ansible-playbook <playbook> -e '<json>'``."""
+    extra_vars = json.dumps(action.get("extra_vars") or {}, separators=(", ", ": "))
+    return f"ansible-playbook {action['playbook']} -e {shlex.quote(extra_vars)}"
 
 
 def invalid_input(field_name: str, value: Any, reason: str) -> ArgusError:

@@ -39,7 +39,9 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import (
     INFRASTRUCTURE_FAILURE_CODES,
     ArgusError,
+    command_line,
     invalid_input,
+    scope_to_host,
 )
 from ansible_collections.argusai.resilience.plugins.module_utils.events import make_event
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import validate_project
@@ -168,37 +170,48 @@ def classify_result(result: Mapping[str, Any]) -> tuple[str, str | None, str]:
 
 
 def refusal(
-    breaker: CircuitBreaker, project: str, run_id: str | None, host: str | None, retry_after: float | None
+    breaker: CircuitBreaker,
+    project: str,
+    run_id: str | None,
+    host: str | None,
+    retry_after: float | None,
+    docker_host: str | None = None,
 ) -> dict[str, Any]:
-    """The CIRCUIT_OPEN failure returned instead of sending the module."""
+    """The CIRCUIT_OPEN failure returned instead of sending the module; its ``reset_circuit`` action
+    and the command the message prints act on this host's breaker."""
     last = breaker.failure_history[-1] if breaker.failure_history else {}
+    details = {
+        "project": project,
+        "host": host,
+        "state": breaker.state,
+        "retry_after_seconds": retry_after,
+        "failure_count": breaker.failure_count,
+        "failure_threshold": breaker.settings.failure_threshold,
+        "last_failure_time": breaker.last_failure_time,
+        "failure_history": breaker.to_dict()["failure_history"],
+    }
+    context = {"project": project, "run_id": run_id, "host": host, "docker_host": docker_host}
+    actions = ArgusError("CIRCUIT_OPEN", "", details).with_context(**context).to_dict()["suggested_actions"]
+    reset = next(action for action in actions if action["id"] == "reset_circuit")
     message = (
         f"circuit breaker of project '{project}' on {host or 'this host'} is open after "
         f"{breaker.failure_count} consecutive infrastructure failures"
         + (f" (last: {last.get('code')} at {last.get('time')})" if last else "")
-        + "; the task was not sent. Fix the Docker host, then run "
-        + f"'ansible-playbook argusai.resilience.reset_circuit -e argus_project={project}'"
-        + (f", or wait {retry_after:g}s for the cooldown." if retry_after is not None else ".")
+        + "; the task was not sent. Fix the Docker host, then reset the breaker"
+        + (f" (or wait {retry_after:g}s for the cooldown)" if retry_after is not None else "")
+        + f": {command_line(reset)}"
     )
-    error = ArgusError(
-        "CIRCUIT_OPEN",
-        message,
-        {
-            "project": project,
-            "host": host,
-            "state": breaker.state,
-            "retry_after_seconds": retry_after,
-            "failure_count": breaker.failure_count,
-            "failure_threshold": breaker.settings.failure_threshold,
-            "last_failure_time": breaker.last_failure_time,
-            "failure_history": breaker.to_dict()["failure_history"],
-        },
-        retryable=retry_after is not None,
-    ).with_context(project=project, run_id=run_id)
-    return {"failed": True, "changed": False, "msg": f"CIRCUIT_OPEN: {message}", "error": error.to_dict()}
+    return failure(ArgusError("CIRCUIT_OPEN", message, details).with_context(**context))
+
+
+def docker_host(module_args: Mapping[str, Any]) -> str | None:
+    """The daemon the task named (None: the module's default, ``DOCKER_HOST`` or the local socket)."""
+    value = module_args.get("docker_host")
+    return value if isinstance(value, str) and value else None
 
 
 def failure(error: ArgusError) -> dict[str, Any]:
+    """A failed result: ``msg`` for people, ``error`` for machines."""
     return {"failed": True, "changed": False, "msg": f"{error.code}: {error.message}", "error": error.to_dict()}
 
 
@@ -206,11 +219,13 @@ class BreakerAction(ActionBase):
     """Run the module behind the breaker of ``(host, project)``."""
 
     TRANSFERS_FILES = False
+    _host: str | None = None  # the inventory host of the running task
     _supports_check_mode = True  # the module decides; every wrapped module supports check mode
     _supports_async = False  # an async job's outcome is unknown when the task returns
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         task_vars = task_vars if task_vars is not None else {}
+        self._host = task_vars.get("inventory_hostname")
         result = super().run(tmp, task_vars)
         del tmp
         module_args = dict(self._task.args)
@@ -247,7 +262,12 @@ class BreakerAction(ActionBase):
                 transitions += breaker.record_failure(code or "", message, utc_now(), task_name)
         else:
             outcome = refusal(
-                breaker, project, run_id, task_vars.get("inventory_hostname"), decision.retry_after_seconds
+                breaker,
+                project,
+                run_id,
+                task_vars.get("inventory_hostname"),
+                decision.retry_after_seconds,
+                docker_host(module_args),
             )
 
         state = breaker.to_dict()
@@ -265,9 +285,9 @@ class BreakerAction(ActionBase):
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
 
-    @staticmethod
-    def _finish(result: dict[str, Any], outcome: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
-        result.update(outcome)
+    def _finish(self, result: dict[str, Any], outcome: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
+        """The task result: ``outcome`` with its suggested actions scoped to this host and daemon."""
+        result.update(scope_to_host(outcome, self._host, docker_host(self._task.args)))
         if warnings:
             result["warnings"] = list(result.get("warnings") or []) + warnings
         return result

@@ -32,7 +32,21 @@ def new_result(target: Target) -> dict[str, Any]:
         "status": PROBE_UNAVAILABLE,
         "probe": None,
         "attempts": 0,
+        "closed_attempts": 0,
     }
+
+
+def count_attempt(result: dict[str, Any]) -> None:
+    """Record one finished attempt: how many there were, and how many found the port closed."""
+    result["attempts"] += 1
+    if result["status"] == UNREACHABLE:
+        result["closed_attempts"] += 1
+
+
+def closed_throughout(result: dict[str, Any]) -> bool:
+    """Closed on every attempt of a wait that retried: nothing answers on that port, and waiting as
+    long again changes nothing (a single attempt, ``wait_seconds: 0``, proves less)."""
+    return result["status"] == UNREACHABLE and 1 < result["attempts"] == result["closed_attempts"]
 
 
 def target_sentence(result: dict[str, Any], network: str) -> str:
@@ -62,8 +76,14 @@ def failure_for(
     container: str,
     probe_image: str,
     probe_ran: bool = False,
+    wait_seconds: int | None = None,
 ) -> ArgusError | None:
-    """The structured error for the report, or None when every target is reachable."""
+    """The structured error for the report, or None when every target is reachable.
+
+    ``details.cause`` says whether the same verification can pass later: ``outside_network`` (a
+    name that points outside the network) and ``closed`` (a port closed for the whole wait,
+    ``details.closed_targets``) cannot; ``not_answering`` can.
+    """
     order = {DNS_FAILED: 0, OUTSIDE_NETWORK: 1, UNREACHABLE: 2, PROBE_UNAVAILABLE: 3}
     failed = sorted((r for r in results if r["status"] != REACHABLE), key=lambda r: order.get(r["status"], 9))
     if not failed:
@@ -74,12 +94,17 @@ def failure_for(
         "network_topology": topology,
         "failed_targets": [r["service"] for r in failed],
         "container": container,
+        "wait_seconds": wait_seconds,
     }
     sentences = "; ".join(target_sentence(r, topology["network"]) for r in failed)
     message = f"{sentences}. {describe_topology(topology)}"
     if DNS_FAILED in statuses:
         return ArgusError("DNS_RESOLUTION_FAILED", message, details)
     if UNREACHABLE in statuses or OUTSIDE_NETWORK in statuses:
+        closed = [r["service"] for r in failed if closed_throughout(r)]
+        if closed:
+            details["closed_targets"] = closed
+        details["cause"] = "outside_network" if OUTSIDE_NETWORK in statuses else "closed" if closed else "not_answering"
         return ArgusError("NETWORK_UNREACHABLE", message, details)
     # Only probes that could not run: a configuration problem, never "unreachable".
     if probe_ran:  # the tools were there, but the execs failed (container stopped or removed meanwhile)

@@ -115,7 +115,7 @@ def test_opens_after_five_infrastructure_failures_then_refuses_without_sending()
     assert error["retryable"] is False
     reset = [a for a in error["suggested_actions"] if a["id"] == "reset_circuit"][0]
     assert reset["playbook"] == "argusai.resilience.reset_circuit"
-    assert reset["extra_vars"] == {"argus_project": "shop"}
+    assert reset["extra_vars"] == {"argus_hosts": "h1", "argus_project": "shop"}
     assert refused["argus_events"] == []
 
 
