@@ -26,7 +26,7 @@ ERRORS_COV_MIN ?= 90
 # Python files ruff checks (only paths that exist yet).
 RUFF_PATHS = $(wildcard plugins tests benchmarks) $(wildcard scripts/*.py)
 
-.PHONY: help venv docker lint sanity unit integration molecule compat test bench demo changelog clean distclean
+.PHONY: help venv docker pipeline-tools lint sanity unit integration molecule compat test bench demo changelog clean distclean
 
 help:
 	@echo "targets: venv docker lint sanity unit integration molecule chaos compat test bench demo reliability-doc changelog clean distclean"
@@ -60,7 +60,11 @@ unit: venv
 	    echo "== coverage of plugins/module_utils/errors.py (min $(ERRORS_COV_MIN)%)"; \
 	    $(BIN)/coverage report --include='*/plugins/module_utils/errors.py' --fail-under=$(ERRORS_COV_MIN); fi
 
-integration: venv docker
+# redis-server, community.general's redis cache plugin, ansible-runner: tests/integration/test_breaker_pipelines.py
+pipeline-tools: venv
+	@bash scripts/ensure_pipeline_tools.sh
+
+integration: venv docker pipeline-tools
 	@if [[ -z "$$(find tests/integration -name 'test_*.py' 2>/dev/null)" ]]; then \
 	    echo "integration: no tests in tests/integration yet - nothing to run"; exit 0; fi; \
 	rc=0; $(BIN)/pytest tests/integration $(PYTEST_ARGS) || rc=$$?; \

@@ -52,6 +52,9 @@ notes:
   - Results of tasks with C(no_log) are censored before callbacks see them, so their events and
     breaker state are not recorded.
   - the C(clear_facts) meta task, C(--flush-cache) and an expired C(fact_caching_timeout) reset every breaker.
+  - Under ansible-runner, whose fact cache is a directory of the run unless C(fact_cache) in C(env/settings)
+    names another, and in AWX jobs without C(use_fact_cache) and without a shared cache, breakers are
+    forgotten when the run ends; the callback warns once per playbook then. See C(docs/circuit-breaker.md).
 """
 
 import json
@@ -59,11 +62,13 @@ import os
 from collections import defaultdict
 from typing import Any
 
+from ansible import constants as C
 from ansible.plugins.callback import CallbackBase
 from ansible_collections.argusai.resilience.plugins.plugin_utils.breaker_store import (
     FACT,
     BreakerStore,
     HostFactsStore,
+    forgotten_after_run,
 )
 
 _PREFLIGHT = "argus_preflight"
@@ -130,6 +135,7 @@ class CallbackModule(CallbackBase):
     def __init__(self, display: Any = None) -> None:
         super().__init__(display=display)
         self._store: BreakerStore | None = None
+        self._cache_checked = False
         self._events_path: str | None = None
         self._write_disabled = False
         self._written = 0
@@ -214,6 +220,12 @@ class CallbackModule(CallbackBase):
         if self._store is None or not isinstance(project, str):
             return
         self._store.save(host, project, {key: value for key, value in circuit.items() if key != "project"})
+        if not self._cache_checked:
+            # Once per playbook, and only when it keeps a breaker: pipelines pick caches that end with the run.
+            self._cache_checked = True
+            reason = forgotten_after_run(C.CACHE_PLUGIN, C.CACHE_PLUGIN_CONNECTION, os.environ)
+            if reason:
+                self._display.warning(f"argus_events: {reason}")
 
     # -- events file ---------------------------------------------------------------------------
 

@@ -13,10 +13,13 @@ of project -> state, where a state is :meth:`breaker.CircuitBreaker.to_dict` (an
 * :func:`project_state` / :func:`with_project_state` - read one project's state from the fact
   and put one back; the action plugins use them on the fact they see in their task vars.
 * :func:`cached_host_facts` - the one access to ansible-core internals (see there).
+* :func:`forgotten_after_run` - why the fact cache of a run will not keep its breakers, where a
+  pipeline (ansible-runner, AWX) chose a cache that ends with the run.
 """
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
@@ -94,3 +97,42 @@ class HostFactsStore(BreakerStore):
     def save(self, host: str, project: str, state: Mapping[str, Any]) -> None:
         circuits = cached_host_facts(self._variable_manager, host).get(FACT)
         self._variable_manager.set_host_facts(host, {FACT: with_project_state(circuits, project, state)})
+
+
+_GUIDE = 'docs/circuit-breaker.md, "Where pipelines run"'
+
+
+def _plugin_is(plugin: str | None, name: str) -> bool:
+    return (plugin or "").rsplit(".", 1)[-1] == name
+
+
+def forgotten_after_run(cache_plugin: str | None, connection: str | None, environ: Mapping[str, str]) -> str | None:
+    """Why this run's fact cache will not keep its breakers for the next run; ``None`` if it may.
+
+    Only the set-ups that pipelines make behind the user's back are recognised:
+
+    * ansible-runner (outside AWX) sets ``ANSIBLE_CACHE_PLUGIN=jsonfile`` with a connection inside
+      the run's own artifact directory (its ``AWX_ISOLATED_DATA_DIR``), new for every run, and it
+      sets them after ``env/envvars``, so only ``fact_cache`` in ``env/settings`` moves it.
+    * An AWX job without "Use Fact Cache" gets no cache from AWX (``JOB_ID`` and
+      ``INVENTORY_ID`` come from AWX); with the ``memory`` plugin nothing outlives the job.
+      With it, AWX stores the job's cache in its database after the job, so no warning.
+    """
+    awx = bool(environ.get("JOB_ID") and environ.get("INVENTORY_ID"))
+    run_dir = environ.get("AWX_ISOLATED_DATA_DIR")
+    if awx:
+        if _plugin_is(cache_plugin, "memory"):
+            return (
+                "this AWX job keeps facts in memory only: circuit breakers are forgotten when it ends. Enable "
+                f'"Use Fact Cache" on the job template or configure a shared fact cache ({_GUIDE}).'
+            )
+        return None
+    if run_dir and connection and _plugin_is(cache_plugin, "jsonfile"):
+        cache_dir = os.path.realpath(connection)
+        if os.path.commonpath([cache_dir, os.path.realpath(run_dir)]) == os.path.realpath(run_dir):
+            return (
+                f"ansible-runner keeps facts in {connection}, a directory of this run only: circuit breakers "
+                "are forgotten when it ends. Keep them with 'fact_cache: /an/absolute/directory' in "
+                f"env/settings of the private data directory ({_GUIDE})."
+            )
+    return None
