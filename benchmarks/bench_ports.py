@@ -7,10 +7,11 @@ entries whose preferred ports are exactly those held ports, so each entry probes
 then the free one right above: 200 probes per resolution.
 
 Timed side by side, alternating, in the same run:
-  * argus    - PortResolver.resolve(): the module-internal work (one Docker container list, the
-               host-wide lease lock + file, IPv4 and IPv6 bind probes, holder lookup by psutil
-               for each of the 100 conflicts, 100 frozen mappings);
-  * argus-no-docker - the same without the Docker read (client=None);
+  * argus    - PortResolver.resolve(): the module-internal work (one Docker container list, one
+               lease list, a lease volume created in the daemon per port handed out, IPv4 and IPv6
+               bind probes, holder lookup by psutil for each of the 100 conflicts, 100 frozen
+               mappings); the leases are released after each round, outside the timing;
+  * argus-no-docker - the same without Docker (client=None: no container list, no lease);
   * probe-only - the collection's bind probe alone (IPv4 + IPv6), to separate the fixed costs;
   * naive    - a plain loop: bind() on 0.0.0.0 upward until it works, no Docker, no IPv6,
                no holder lookup, no lease (the baseline).
@@ -26,14 +27,13 @@ import random
 import socket
 import statistics
 import sys
-import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "build", "collections"))
 
 from ansible_collections.argusai.resilience.plugins.module_utils.ports.holders import HAS_PSUTIL  # noqa: E402
-from ansible_collections.argusai.resilience.plugins.module_utils.ports.leases import ReservationStore  # noqa: E402
+from ansible_collections.argusai.resilience.plugins.module_utils.ports.leases import Owner, release_runs  # noqa: E402
 from ansible_collections.argusai.resilience.plugins.module_utils.ports.probe import (  # noqa: E402
     bind_probe,
     host_has_ipv6,
@@ -42,6 +42,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.ports.probe imp
 from ansible_collections.argusai.resilience.plugins.module_utils.ports.resolver import PortResolver  # noqa: E402
 
 N = 100
+PROJECT = "bench-ports"
 
 
 def free_range(size: int) -> int:
@@ -104,10 +105,15 @@ def probe_only(requests: list[dict]) -> tuple[dict[str, int], int]:
 
 
 def argus(requests: list[dict], client) -> tuple[dict[str, int], int]:
-    with tempfile.TemporaryDirectory(prefix="bench-ports-") as state:  # fresh leases every round
-        resolver = PortResolver(client=client, reservations=ReservationStore(state))
-        resolution = resolver.resolve(requests)
-        return resolution.ports, resolution.probes
+    resolver = PortResolver(client=client, owner=Owner(PROJECT, f"r{time.monotonic_ns()}"))
+    resolution = resolver.resolve(requests)
+    return resolution.ports, resolution.probes
+
+
+def release(client) -> None:
+    """Fresh leases every round: this round's are released (not timed)."""
+    if client is not None:
+        release_runs(client, PROJECT, lambda _run: True)
 
 
 def main() -> None:
@@ -140,13 +146,16 @@ def main() -> None:
     try:
         for name, run in variants.items():  # warm-up (imports, psutil caches), checked
             got, probes[name] = run()
+            release(client)
             assert got == expected, f"{name} resolved differently"
         for _round in range(args.rounds):
             for name, run in variants.items():  # alternate so that host noise hits all alike
                 start = time.perf_counter()
                 run()
                 timings[name].append(time.perf_counter() - start)
+                release(client)
     finally:
+        release(client)
         for sock in held:
             sock.close()
 

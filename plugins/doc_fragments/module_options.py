@@ -745,13 +745,15 @@ options:
     default: 0.0.0.0
   project:
     description:
-      - The E2E project, used for events and for the lease owner C(<project>/<name>), so that a re-run of the same
-        project gets back a port it leased itself a moment ago.
+      - 'The E2E project, reported in the events and, with O(run_id), the owner of the leases the task takes: leases
+        of the same project and run do not block it, so a rerun or a renamed service keeps its port.'
+      - Without it, the leases belong to no run and every lease blocks the task.
       - Must match C(^[a-z0-9][a-z0-9_.-]{0,62}$).
     type: str
   run_id:
     description:
-      - The current run, reported in the events.
+      - The current run, reported in the events and labeled on the leases, so that its teardown releases them.
+      - Without it, the leases of O(project) belong to the project alone (its orphan cleanup releases them).
       - Must match C(^[a-z0-9][a-z0-9_.-]{0,62}$).
     type: str
   docker_host:

@@ -17,6 +17,8 @@ PROJECT = "argusai.project"
 RUN_ID = "argusai.run-id"
 CREATED_AT = "argusai.created-at"
 SERVICE = "argusai.service"
+# On the volumes that are locks and port leases (daemon_lock.py): not resources of a run.
+LOCK = "argusai.lock"
 
 PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 # Run ids follow the project rule so that they are safe inside label filters.

@@ -15,21 +15,34 @@ description:
   - A port counts as taken when a process has it bound (probed by binding it on O(bind_address),
     IPv4 and, for a wildcard address on a host with IPv6, also C(::)), when a Docker container
     publishes it (read from the daemon, so a daemon running without the userland proxy is covered),
-    when an earlier entry of the same task got it, or when another resolution on this host handed it
-    out less than two minutes ago (a host-wide lease that narrows the race between resolving a port
-    and starting the container; see the collection's C(docs/ports.md)).
+    when an earlier entry of the same task got it, or when another run holds a lease on it.
+  - Every port handed out is leased in the Docker daemon (a labeled volume
+    C(argusai-lease-<protocol>-<port>)), so that resolutions from any controller using that daemon
+    never hand out the same port before its container starts. The lease belongs to O(project) +
+    O(run_id), not to the service name, so a service renamed within a run keeps its port. It ends
+    with what it protects (see the notes and the collection's C(docs/ports.md)).
   - Ports below 1024 are never picked as alternatives; the scan goes upward from the preferred port
     and stops at 65535.
   - With O(strategy=fail), a taken port fails the task with C(PORT_CONFLICT), naming the pid and
-    process name of the holder when they can be found (or the container that publishes it).
+    process name of the holder when they can be found (or the container that publishes it, or the
+    run whose lease holds it). A conflict caused only by other runs' leases is C(retryable) and
+    carries C(details.retry_after_seconds), when the last of those leases expires at the latest.
 extends_documentation_fragment: argusai.resilience.module_options.argus_port_resolve
 notes:
-  - Check mode resolves the same way but writes no lease.
-  - C(changed) is always V(false). The module binds nothing beyond the instant of a probe; its only
-    trace is an advisory lease entry under C($ARGUS_PORT_STATE_DIR) (default C(/tmp/argusai-ports)),
-    which expires by itself.
-  - When the lease directory cannot be used (for example C(/tmp/argusai-ports) was created by another
-    user), the module still resolves the ports, without leases, and warns.
+  - Check mode resolves the same way but takes no lease.
+  - C(changed) is always V(false). The module binds nothing beyond the instant of a probe and keeps
+    nothing on any machine; its only trace is the lease volumes, which end with what they protect.
+  - A lease ends when a container of the collection publishes the port
+    (M(argusai.resilience.argus_container_guard) removes it after the start), with the guard's
+    C(state=absent) for that container, with the teardown of its run
+    (M(argusai.resilience.argus_teardown)) or the orphan cleanup of its project
+    (M(argusai.resilience.argus_orphan_clean)), and at the latest 300 seconds after it was taken
+    (a run that died before starting anything). The next resolution removes expired leases.
+  - Without O(run_id), the lease belongs to O(project) alone, shared by every call of that project
+    without a run id. Without O(project), a lease belongs to no run, every lease blocks the task,
+    and its own leases end only when a container publishes the port or they expire.
+  - When the daemon refuses the lease volumes, the module still resolves the ports, without
+    leases, and warns.
   - A port free now can still be taken before the container starts (by a process outside the
     collection). M(argusai.resilience.argus_container_guard) handles the daemon's
     C(port is already allocated) answer by resolving that port again.
@@ -81,8 +94,9 @@ mappings:
       description:
         - Who held the preferred port, or V(null) when it was free.
         - C(type) is V(process) (with C(pid) and C(process) when visible), V(container) (with
-          C(container) and C(container_id)), V(request) (an earlier entry, C(service)), V(reservation)
-          (another resolution's lease, C(service) and C(expires_in) seconds), V(time_wait) or V(unknown).
+          C(container) and C(container_id)), V(request) (an earlier entry, C(service)), V(lease)
+          (another run's lease, with C(project), C(run_id), C(service) it was taken for and
+          C(expires_in) seconds at the latest), V(time_wait) or V(unknown).
       type: dict
     protocol:
       description: V(tcp) or V(udp).
@@ -116,7 +130,8 @@ argus_events:
 error:
   description:
     - The structured error. C(PORT_CONFLICT) (O(strategy=fail); C(details) has C(port), C(protocol),
-      C(service), C(occupied_by), C(pid) and C(process) when known, and C(conflicts) listing every taken port),
+      C(service), C(occupied_by), C(pid) and C(process) when known, C(conflicts) listing every taken port,
+      and C(retry_after_seconds) when only leases of other runs hold them, C(retryable) is V(true) then),
       C(PORT_EXHAUSTION) (C(details.taken) lists every examined port and why it was refused),
       C(INVALID_INPUT) (C(details.field) names the bad option) or C(DOCKER_UNAVAILABLE).
   returned: failure
@@ -130,6 +145,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.module_options 
     RUN_ID,
 )
 from ansible_collections.argusai.resilience.plugins.module_utils.module_support import ModuleRun, run_module
+from ansible_collections.argusai.resilience.plugins.module_utils.ports.leases import Owner
 from ansible_collections.argusai.resilience.plugins.module_utils.ports.probe import validate_bind_address
 from ansible_collections.argusai.resilience.plugins.module_utils.ports.resolver import PortResolver, validate_requests
 
@@ -138,11 +154,17 @@ OPTIONS = (
     PROJECT.but(
         required=False,
         description=(
-            "The E2E project, used for events and for the lease owner C(<project>/<name>), so that a re-run of the "
-            "same project gets back a port it leased itself a moment ago.",
+            "The E2E project, reported in the events and, with O(run_id), the owner of the leases the task takes: "
+            "leases of the same project and run do not block it, so a rerun or a renamed service keeps its port.",
+            "Without it, the leases belong to no run and every lease blocks the task.",
         ),
     ),
-    RUN_ID.but(description="The current run, reported in the events."),
+    RUN_ID.but(
+        description=(
+            "The current run, reported in the events and labeled on the leases, so that its teardown releases them.",
+            "Without it, the leases of O(project) belong to the project alone (its orphan cleanup releases them).",
+        )
+    ),
     *DOCKER,
 )
 
@@ -161,7 +183,7 @@ def core(run: ModuleRun) -> dict:
         bind_address=bind_address,
         max_attempts=params["max_attempts"],
         events=run.events,
-        owner_prefix=params["project"],
+        owner=Owner(params["project"], params["run_id"]),
         lease=not run.check_mode,
     )
     resolution = resolver.resolve(requests, params["strategy"])

@@ -2,14 +2,14 @@
 
 Module behaviour goes through real ansible-playbook runs; the race test runs the core in 20
 separate processes (an ansible-playbook each would take minutes on two cores) that then bind what
-they got and hold it, so a duplicate shows up as a failed bind. Leases go to a per-test state dir
-(ARGUS_PORT_STATE_DIR) so that other tests running on this host do not shift our ports.
+they got and hold it, so a duplicate shows up as a failed bind. Leases are volumes of the real
+daemon; every test that takes one names its ``unique_project``, whose teardown removes them.
+Leases across controllers, their lifetime and the issue's reproductions: test_daemon_state.py.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
 import sys
@@ -27,10 +27,7 @@ sys.path.insert(0, str(COLLECTIONS_PATH))
 
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError  # noqa: E402
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import resource_labels  # noqa: E402
-from ansible_collections.argusai.resilience.plugins.module_utils.ports.leases import (  # noqa: E402
-    STATE_DIR_ENV,
-    ReservationStore,
-)
+from ansible_collections.argusai.resilience.plugins.module_utils.ports.leases import Owner, lease_name  # noqa: E402
 from ansible_collections.argusai.resilience.plugins.module_utils.ports.probe import (  # noqa: E402
     bind_probe,
     host_has_ipv6,
@@ -106,33 +103,29 @@ def holders():
 
 
 @pytest.fixture
-def state_dir(tmp_path):
-    path = tmp_path / "port-state"
-    return str(path)
-
-
-@pytest.fixture
-def resolve(run_module, state_dir):
-    """Run the module through ansible-playbook with the per-test lease dir."""
+def resolve(run_module):
+    """Run the module through ansible-playbook."""
 
     def _resolve(args, check=False):
-        return run_module(MODULE, args, check=check, extra_env={STATE_DIR_ENV: state_dir})
+        return run_module(MODULE, args, check=check)
 
     return _resolve
 
 
-def leases(state_dir) -> dict:
+def lease_labels(client, port: int, protocol: str = "tcp") -> dict | None:
+    """The labels of the lease volume of a port, None when there is none."""
+    import docker
+
     try:
-        with open(os.path.join(state_dir, "reservations.json")) as handle:
-            return json.load(handle)
-    except FileNotFoundError:
-        return {}
+        return client.api.inspect_volume(lease_name(protocol, port))["Labels"]
+    except docker.errors.NotFound:
+        return None
 
 
 # -- held by a plain process -------------------------------------------------------------------------
 
 
-def test_process_holder_auto_reassigns(resolve, holders, unique_project, state_dir):
+def test_process_holder_auto_reassigns(resolve, holders, unique_project, docker_client):
     port = free_block(3)
     holder = holders(f"4:tcp:{port}")
     result = resolve({"project": unique_project, "run_id": "r1", "ports": [{"name": "api", "port": port}]})
@@ -152,13 +145,16 @@ def test_process_holder_auto_reassigns(resolve, holders, unique_project, state_d
     types = [event["type"] for event in result["argus_events"]]
     assert types == ["port_conflict", "port_reassigned"]
     assert all(e["project"] == unique_project and e["run_id"] == "r1" for e in result["argus_events"])
-    # the port handed out is leased, owned by <project>/<service>
-    assert leases(state_dir)[f"tcp/{port + 1}"]["owner"] == f"{unique_project}/api"
+    # the port handed out is leased in the daemon, owned by the project's run
+    labels = lease_labels(docker_client, port + 1)
+    assert labels["argusai.project"] == unique_project and labels["argusai.run-id"] == "r1"
+    assert labels["argusai.service"] == "api" and labels["argusai.managed"] == "true"
+    assert lease_labels(docker_client, port) is None
     # and it is really bindable
     assert bind_probe(mapping["actual_port"], "tcp", TARGETS) is None
 
 
-def test_process_holder_fail_names_pid(resolve, holders, state_dir):
+def test_process_holder_fail_names_pid(resolve, holders, docker_client):
     port = free_block(2)
     holder = holders(f"4:tcp:{port}")
     result = resolve({"strategy": "fail", "ports": [{"name": "api", "port": port}]})
@@ -169,17 +165,17 @@ def test_process_holder_fail_names_pid(resolve, holders, state_dir):
     assert str(holder.pid) in result["msg"] and str(port) in result["msg"]
     assert error["details"]["occupied_by"]["type"] == "process"
     assert [e["type"] for e in result["argus_events"]] == ["port_conflict"]
-    assert leases(state_dir) == {}  # a failed resolution leases nothing
+    assert lease_labels(docker_client, port) is None  # a failed resolution leases nothing
 
 
-def test_ipv6_only_and_udp_holders_are_seen(holders, state_dir):
+def test_ipv6_only_and_udp_holders_are_seen(holders):
     """The wildcard probe covers [::] (when the host has IPv6) and UDP is its own space."""
     port = free_block(3)
     specs = [f"4:udp:{port}"]
     if host_has_ipv6():
         specs.append(f"6:tcp:{port}")
     holder = holders(*specs)
-    resolver = PortResolver(reservations=ReservationStore(state_dir))
+    resolver = PortResolver()  # no client: no lease
     result = resolver.resolve([{"name": "dns", "port": port, "protocol": "udp"}, {"name": "web", "port": port}])
     assert result.ports["dns"] == port + 1
     assert result.mappings[0].occupied_by.pid == holder.pid
@@ -190,7 +186,7 @@ def test_ipv6_only_and_udp_holders_are_seen(holders, state_dir):
 # -- held by a container ------------------------------------------------------------------------------
 
 
-def test_container_published_port_reassigned(resolve, docker_client, test_image, unique_project, state_dir):
+def test_container_published_port_reassigned(resolve, docker_client, test_image, unique_project):
     port = free_block(3)
     container = docker_client.containers.run(
         test_image,
@@ -211,11 +207,11 @@ def test_container_published_port_reassigned(resolve, docker_client, test_image,
     }
     # A daemon without the userland proxy binds nothing: the daemon's list alone must catch it.
     # Simulate that with a probe that sees every port free.
-    blind = PortResolver(client=docker_client, reservations=None, probe=lambda *_args: None)
+    blind = PortResolver(client=docker_client, lease=None, probe=lambda *_args: None)
     assert blind.resolve([{"name": "web", "port": port}]).ports == {"web": port + 1}
 
 
-def test_reresolve_after_allocation_error_with_real_daemon(docker_client, test_image, unique_project, state_dir):
+def test_reresolve_after_allocation_error_with_real_daemon(docker_client, test_image, unique_project):
     """What the container guard does when Docker answers 'port is already allocated'."""
     import docker
 
@@ -236,28 +232,26 @@ def test_reresolve_after_allocation_error_with_real_daemon(docker_client, test_i
         def emit(self, event_type, **data):
             events.append((event_type, data))
 
-    os.environ[STATE_DIR_ENV] = state_dir
-    try:
-        mapping = reresolve_after_allocation_error("b", port, client=docker_client, events=Sink())
-    finally:
-        del os.environ[STATE_DIR_ENV]
+    mapping = reresolve_after_allocation_error("b", port, client=docker_client, events=Sink(), project=unique_project)
     assert mapping["actual_port"] > port and mapping["reassigned"] is True
     assert mapping["occupied_by"]["container"] == f"{unique_project}-a"
     assert [name for name, _data in events] == ["port_conflict", "port_reassigned"]
+    assert lease_labels(docker_client, mapping["actual_port"])["argusai.project"] == unique_project
 
 
 # -- same request ---------------------------------------------------------------------------------------
 
 
-def test_two_entries_same_port_get_distinct_ports(resolve, state_dir):
+def test_two_entries_same_port_get_distinct_ports(resolve, unique_project):
     port = free_block(3)
     result = resolve(
         {
+            "project": unique_project,
             "ports": [
                 {"name": "a", "port": port},
                 {"name": "b", "port": port},
                 {"name": "c", "port": port, "protocol": "udp"},
-            ]
+            ],
         }
     )
     assert not result.get("failed"), result.get("msg")
@@ -279,9 +273,7 @@ def test_exhaustion_over_five_held_ports(resolve, holders):
     assert [t["port"] for t in error["details"]["taken"]] == list(range(port, port + 5))
     assert [s["id"] for s in error["suggested_actions"]][0] == "widen_port_range"
     # one more attempt finds the free port right above
-    assert PortResolver(reservations=None, max_attempts=6).resolve([{"name": "api", "port": port}]).ports == {
-        "api": port + 5
-    }
+    assert PortResolver(max_attempts=6).resolve([{"name": "api", "port": port}]).ports == {"api": port + 5}
 
 
 # -- races --------------------------------------------------------------------------------------------------
@@ -291,10 +283,10 @@ RACER = textwrap.dedent(
     import json, socket, sys
     sys.path.insert(0, sys.argv[1])
     import docker
-    from ansible_collections.argusai.resilience.plugins.module_utils.ports.leases import ReservationStore
+    from ansible_collections.argusai.resilience.plugins.module_utils.ports.leases import Owner
     from ansible_collections.argusai.resilience.plugins.module_utils.ports.resolver import PortResolver
-    preferred, state_dir = int(sys.argv[2]), sys.argv[3]
-    resolver = PortResolver(client=docker.from_env(), reservations=ReservationStore(state_dir))
+    preferred, project, run_id = int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    resolver = PortResolver(client=docker.from_env(), owner=Owner(project, run_id))
     print("ready", flush=True)
     sys.stdin.readline()  # "go": every racer resolves at the same moment
     port = resolver.resolve([{"name": "svc", "port": preferred}]).ports["svc"]
@@ -311,17 +303,17 @@ RACER = textwrap.dedent(
 )
 
 
-def test_twenty_concurrent_processes_never_share_a_port(state_dir):
+def test_twenty_concurrent_processes_never_share_a_port(unique_project):
     preferred = free_block(40)
     racers = [
         subprocess.Popen(
-            [sys.executable, "-c", RACER, str(COLLECTIONS_PATH), str(preferred), state_dir],
+            [sys.executable, "-c", RACER, str(COLLECTIONS_PATH), str(preferred), unique_project, f"r{index}"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for _round in range(20)
+        for index in range(20)
     ]
     try:
         for racer in racers:  # all imported and connected to Docker
@@ -346,21 +338,21 @@ def test_twenty_concurrent_processes_never_share_a_port(state_dir):
     assert set(got) == set(range(preferred, preferred + 20))
 
 
-def test_twenty_concurrent_threads_never_share_a_port(state_dir):
+def test_twenty_concurrent_threads_never_share_a_port(docker_client, unique_project):
     preferred = free_block(40)
     barrier = threading.Barrier(20)
     got: list[int] = []
     errors: list[BaseException] = []
 
-    def race() -> None:
+    def race(index: int) -> None:
         try:
-            resolver = PortResolver(reservations=ReservationStore(state_dir))
+            resolver = PortResolver(client=docker_client, owner=Owner(unique_project, f"t{index}"))
             barrier.wait()
             got.append(resolver.resolve([{"name": "svc", "port": preferred}]).ports["svc"])
         except BaseException as exc:  # reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=race) for _round in range(20)]
+    threads = [threading.Thread(target=race, args=(index,)) for index in range(20)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -371,21 +363,21 @@ def test_twenty_concurrent_threads_never_share_a_port(state_dir):
 def test_without_leases_nothing_stops_a_second_resolution_from_the_same_port():
     """The control for the two race tests: the lease, not luck, keeps the ports apart."""
     preferred = free_block(2)
-    first = PortResolver(reservations=None).resolve([{"name": "a", "port": preferred}])
-    second = PortResolver(reservations=None).resolve([{"name": "b", "port": preferred}])
+    first = PortResolver().resolve([{"name": "a", "port": preferred}])
+    second = PortResolver().resolve([{"name": "b", "port": preferred}])
     assert first.ports["a"] == second.ports["b"] == preferred
 
 
 # -- check mode and invalid input ------------------------------------------------------------------------
 
 
-def test_check_mode_leases_nothing(resolve, holders, state_dir):
+def test_check_mode_leases_nothing(resolve, holders, docker_client, unique_project):
     port = free_block(2)
     holders(f"4:tcp:{port}")
-    result = resolve({"ports": [{"name": "api", "port": port}]}, check=True)
+    result = resolve({"project": unique_project, "ports": [{"name": "api", "port": port}]}, check=True)
     assert not result.get("failed"), result.get("msg")
     assert result["ports"] == {"api": port + 1} and result["changed"] is False
-    assert leases(state_dir) == {}
+    assert lease_labels(docker_client, port + 1) is None
 
 
 INVALID = [
@@ -447,6 +439,6 @@ def test_invalid_ports_refused_by_the_core_before_docker(docker_client):
     client = mock.Mock(wraps=docker_client)
     for bad in (0, 65536, "abc", -1):
         with pytest.raises(ArgusError) as info:
-            PortResolver(client=client, reservations=None).resolve([{"name": "a", "port": bad}])
+            PortResolver(client=client).resolve([{"name": "a", "port": bad}])
         assert info.value.code == "INVALID_INPUT"
     assert not client.api.containers.called

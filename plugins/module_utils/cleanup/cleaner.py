@@ -11,6 +11,9 @@ Containers go first (forced, with their anonymous volumes), then networks, then 
 that nothing the cleanup itself removes still holds a network or a volume. Within a type the
 removals run in parallel.
 
+The port leases of the runs a cleanup ends are released after the removals (:mod:`..ports.leases`);
+lease volumes and the cleanup lock are not resources of a run: they are never listed in ``found``.
+
 Each resource succeeds or fails on its own. A resource that is already gone (another cleanup
 won the race) counts as removed. A network that still has a container attached, or a volume
 still mounted, is reported in ``failed`` with the daemon's refusal: the cleaner never
@@ -26,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from ansible_collections.argusai.resilience.plugins.module_utils import daemon_lock
 from ansible_collections.argusai.resilience.plugins.module_utils import labels as L
 from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.inventory import (
     RESOURCE_TYPES,
@@ -33,9 +37,14 @@ from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.invento
     find_orphans,
 )
 from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import NotFound
-from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, classify, from_exception
+from ansible_collections.argusai.resilience.plugins.module_utils.errors import (
+    ArgusError,
+    classify,
+    from_exception,
+    utc_now,
+)
 from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
-from ansible_collections.argusai.resilience.plugins.module_utils.host_lock import host_lock
+from ansible_collections.argusai.resilience.plugins.module_utils.ports.leases import release_runs
 
 # Parallel removals per resource type. Measured on Docker 20.10 (2 CPUs, overlay2, other load on
 # the host) with benchmarks/bench_orphan_clean.py, 200 containers + 20 networks: 4, 8, 16 and 32
@@ -88,27 +97,48 @@ def _is_not_found(exc: BaseException) -> bool:
     return isinstance(exc, NotFound)
 
 
-LOCK_DIR = "/tmp/argusai-cleanup"
+CLEANUP_LOCK = "cleanup"
 # A cleanup of one project waits this long for another one's turn, then goes on unserialised.
 LOCK_WAIT_SECONDS = 120.0
+# A turn older than this is stale (its holder died): the next cleanup breaks it.
+LOCK_TTL_SECONDS = 120.0
 
 
 @contextlib.contextmanager
-def removal_lock(project: str, directory: str = LOCK_DIR, timeout: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
-    """Serialise the removals of concurrent cleanups of one project on this host.
+def removal_lock(
+    api: Any,
+    project: str,
+    run_id: str | None = None,
+    timeout: float = LOCK_WAIT_SECONDS,
+    ttl: float = LOCK_TTL_SECONDS,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> Iterator[bool]:
+    """Serialise the removals of concurrent cleanups of one project on one daemon; yields whether
+    the turn was had.
 
     Docker 20.10 can leave a stale endpoint behind (the network then refuses removal for good,
     "has active endpoints") when two clients force-remove the same attached container at once.
-    Under this lock the second cleanup finds the first one's resources gone instead. When the
-    lock cannot be had (no lock file, or still held after ``timeout``), the cleanup goes on
-    unserialised: only that race stays open.
+    Under this lock (the volume ``argusai-cleanup-<project>`` in that daemon, seen by every
+    controller) the second cleanup finds the first one's resources gone instead. The wait ends at
+    a deadline fixed at the call; a turn whose holder died is broken ``ttl`` seconds after it was
+    taken. When the turn cannot be had (still held at the deadline, or the daemon refuses the
+    volume), the cleanup goes on unserialised: only that race stays open.
     """
+    labels = {L.PROJECT: L.validate_project(project), L.CREATED_AT: utc_now()}
+    if run_id is not None:
+        labels[L.RUN_ID] = run_id
     with contextlib.ExitStack() as stack:
         try:
-            stack.enter_context(host_lock(directory, L.validate_project(project), timeout))
-        except OSError:  # TimeoutError is an OSError too
-            pass
-        yield
+            stack.enter_context(
+                daemon_lock.held(
+                    api, f"argusai-cleanup-{project}", CLEANUP_LOCK, labels, ttl, timeout, sleep, monotonic
+                )
+            )
+            had = True
+        except Exception:  # noqa: BLE001 - TimeoutError, or a daemon that refuses the volume
+            had = False
+        yield had
 
 
 class OrphanCleaner:
@@ -230,7 +260,8 @@ class OrphanCleaner:
     def clean(self, check_mode: bool = False) -> dict[str, Any]:
         """Detect and (unless ``check_mode``) remove; returns ``{found, removed, failed, duration_ms}``."""
         started = self._monotonic()
-        found, excluded = self.detect()
+        cutoff = Cutoff.now(self.client)
+        found, excluded = self.detect(cutoff)
         self.events.emit(
             "cleanup_start",
             resource_types=list(self.options.resource_types),
@@ -240,11 +271,15 @@ class OrphanCleaner:
         )
         removed: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
+        turn: dict[str, Any] = {}
         if check_mode:
             for resource in found:
                 self._report(resource, WOULD_REMOVE)
         else:
-            with removal_lock(self.options.project):
+            lock = removal_lock(
+                self.api, self.options.project, self.options.run_id, sleep=self._sleep, monotonic=self._monotonic
+            )
+            with lock as serialised:
                 for kind in _ORDER:  # containers, then networks, then volumes
                     batch = [r for r in found if r["type"] == kind]
                     for resource, (_outcome, error) in zip(batch, self._remove_all(batch), strict=True):
@@ -252,6 +287,7 @@ class OrphanCleaner:
                             removed.append(resource)
                         else:
                             failed.append(dict(resource, error=error.to_dict()))
+                turn = {"serialised": serialised, "leases_released": self.release_leases(cutoff)}
         result = {
             "found": found,
             "removed": removed,
@@ -265,8 +301,14 @@ class OrphanCleaner:
             failed=len(failed),
             check_mode=check_mode,
             duration_ms=result["duration_ms"],
+            **turn,
         )
         return result
+
+    def release_leases(self, cutoff: Cutoff) -> int:
+        """Release the port leases of the runs this cleanup ends (those older than its start)."""
+        current, before = self.options.run_id, cutoff.daemon or cutoff.local
+        return release_runs(self.client, self.options.project, lambda run: run != current, before)
 
     def scope(self) -> str:
         """What this cleaner removes, as named in its error message."""

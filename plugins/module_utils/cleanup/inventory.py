@@ -4,7 +4,9 @@
 """What exists: the managed resources of a project, and which are orphans or one run's.
 
 An orphan is a managed resource of the project that belongs to another run (what the cleaner
-removes); a run's resources are the opposite scope (what a teardown of that run removes).
+removes); a run's resources are the opposite scope (what a teardown of that run removes). The
+volumes labeled ``argusai.lock`` (port leases, cleanup turns: :mod:`..daemon_lock`) are bookkeeping,
+not resources: they are never listed here (the cleaners release leases on their own).
 
 A cleanup must never take a resource created after it started (a concurrent run's fresh
 resources). :class:`Cutoff` records the start on two clocks, the daemon's and this host's, and
@@ -129,11 +131,11 @@ def _list(api: Any, resource_type: str, project: str) -> list[_Listed]:
             for r in api.volumes(filters=filters).get("Volumes") or []
         ]
     # The daemon filtered by label already; checking again means a filter bug can never
-    # hand a foreign resource to the cleaner.
+    # hand a foreign resource to the cleaner. Locks and port leases are no run's resources.
     return [
         _Listed(_describe(resource_type, rid, name, labels), parse_timestamp(created), precision)
         for rid, name, labels, created, precision in rows
-        if L.is_managed(labels, project)
+        if L.is_managed(labels, project) and not (labels or {}).get(L.LOCK)
     ]
 
 

@@ -7,7 +7,7 @@ The orphan cleaner removes the runs of a project *other than* the current one; t
 the opposite scope. :class:`RunTeardown` is the orphan cleaner with the other selection
 (``inventory.find_run_resources``), so removal order (containers, networks, volumes),
 parallelism, "already gone counts as removed", per-resource errors and events are exactly the
-cleaner's.
+cleaner's; the port leases released are the run's own.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.cleaner import OrphanCleaner
 from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.inventory import find_run_resources
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError
+from ansible_collections.argusai.resilience.plugins.module_utils.ports.leases import release_runs
 
 
 class RunTeardown(OrphanCleaner):
@@ -28,6 +29,11 @@ class RunTeardown(OrphanCleaner):
         return find_run_resources(
             self.client, self.options.project, self.options.run_id, self.options.resource_types
         ), []
+
+    def release_leases(self, cutoff: Any) -> int:
+        """The run's port leases, however new: the run ends here."""
+        run_id = self.options.run_id
+        return release_runs(self.client, self.options.project, lambda run: run == run_id)
 
     def scope(self) -> str:
         return f"resources of run {self.options.run_id} of project {self.options.project}"
@@ -44,6 +50,9 @@ class RunReconcile(RunTeardown):
     def detect(self, cutoff: Any = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         found, _excluded = super().detect(cutoff)
         return [r for r in found if r["type"] == "container" and r.get("service") not in self.keep_services], []
+
+    def release_leases(self, cutoff: Any) -> int:
+        return 0  # the run goes on: its leases stay (a removed container's were superseded at its start)
 
     def scope(self) -> str:
         return f"containers of run {self.options.run_id} of project {self.options.project} no longer configured"

@@ -20,7 +20,13 @@ from ansible_collections.argusai.resilience.plugins.module_utils.events import E
 from ansible_collections.argusai.resilience.plugins.module_utils.guard import diagnostics
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.outcome import GuardOutcome
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.spec import CONFIG_HASH, ContainerSpec, PortSpec
-from ansible_collections.argusai.resilience.plugins.module_utils.labels import RUN_ID, SERVICE, is_managed, resource_labels
+from ansible_collections.argusai.resilience.plugins.module_utils.labels import (
+    RUN_ID,
+    SERVICE,
+    is_managed,
+    resource_labels,
+)
+from ansible_collections.argusai.resilience.plugins.module_utils.ports.leases import supersede
 
 MAX_PORT_RETRIES = 3
 
@@ -153,6 +159,7 @@ class Containers:
                 container.start()
                 outcome.start_seconds = time.monotonic() - began
                 container.reload()
+                supersede(self.client, container)  # it holds its ports now: their leases end
                 return container
             except Exception as exc:  # noqa: BLE001 - classified below by the one table
                 code, cause = classify(exc)
@@ -211,13 +218,10 @@ class Containers:
             outcome.port_mappings.append(dict(mapping, container_port=port.container_port))
 
     def _looks_taken(self, port: PortSpec, host_port: int) -> bool:
-        from ansible_collections.argusai.resilience.plugins.module_utils.ports.single_port import next_free_port
+        from ansible_collections.argusai.resilience.plugins.module_utils.ports.single_port import port_holder
 
-        try:
-            return (
-                next_free_port(host_port, port.protocol, port.bind_address, max_attempts=1, client=self.client)
-                != host_port
-            )
+        try:  # read-only: testing a port must not lease it
+            return port_holder(host_port, port.protocol, port.bind_address, client=self.client) is not None
         except ArgusError:
             return True
 

@@ -41,6 +41,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.guard.outcome i
 )
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.spec import CONFIG_HASH, ContainerSpec
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import RUN_ID, new_run_id
+from ansible_collections.argusai.resilience.plugins.module_utils.ports.leases import release_for_container
 
 
 class ContainerGuardian:
@@ -99,6 +100,8 @@ class ContainerGuardian:
     # ------------------------------------------------------------------ state: absent
     def _absent(self, spec: ContainerSpec, outcome: GuardOutcome) -> None:
         existing = self.containers.existing(spec.name)
+        if not self.check_mode:  # the project's leases of its ports end with it (ports/leases.py)
+            release_for_container(self.client, self.project, spec.ports, existing)
         if existing is None:
             outcome.final_status = "absent"
             return

@@ -8,17 +8,20 @@ A port is *taken* when any of these holds:
 * a process has it bound (the bind probe, :mod:`.probe`);
 * a Docker container publishes it (:func:`.holders.published_ports`, read once per resolution);
 * an earlier entry of the same request got it;
-* another resolver on this host handed it out less than ``lease_seconds`` ago (:mod:`.leases`).
+* another run holds a lease on it in the Docker daemon (:mod:`.leases`; expired leases do not count).
 
+A port found free is taken by creating its lease; when another resolver created it first, the scan
+goes on as if the port were taken. The leases are listed before the published ports are read: a
+lease is superseded only after its container started, so a port is never missed by both reads.
 The candidates are :func:`.probe.candidates`; when none is free: ``PORT_EXHAUSTION``. The holders
-of a resolution are looked up in one scan (:mod:`.holders`), after the lease lock is released.
-The one-port helpers the container guard calls are in :mod:`.single_port`.
+of a resolution are looked up in one scan (:mod:`.holders`). A failed resolution gives back the
+leases it took. The one-port helpers the container guard calls are in :mod:`.single_port`.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +31,12 @@ from ansible_collections.argusai.resilience.plugins.module_utils.ports.holders i
     find_process_holders,
     published_ports,
 )
-from ansible_collections.argusai.resilience.plugins.module_utils.ports.leases import STATE_DIR_ENV, ReservationStore
+from ansible_collections.argusai.resilience.plugins.module_utils.ports.leases import (
+    DEFAULT_LEASE_SECONDS,
+    LeaseBook,
+    LeaseHolder,
+    Owner,
+)
 from ansible_collections.argusai.resilience.plugins.module_utils.ports.probe import (
     DEFAULT_BIND_ADDRESS,
     bind_probe,
@@ -123,12 +131,20 @@ def validate_requests(entries: Any, field_name: str = "ports") -> tuple[PortRequ
 
 
 class _NoLeases:
-    """Stand-in when no store is used (``reservations=None``)."""
+    """Stand-in without a Docker client (or with ``lease=None``): no lease read or taken."""
 
-    def held_by_other(self, protocol: str, port: int, owner: str | None) -> Holder | None:
+    warnings: tuple[str, ...] = ()
+
+    def held_by_other(self, protocol: str, port: int) -> Holder | None:
         return None
 
-    def lease(self, protocol: str, port: int, owner: str | None, service: str) -> None:
+    def take(self, protocol: str, port: int, service: str) -> Holder | None:
+        return None
+
+    def rollback(self) -> None:
+        return None
+
+    def sweep(self) -> None:
         return None
 
 
@@ -144,12 +160,11 @@ class _Pick:
 class PortResolver:
     """Resolve a request's ports: ``resolve(requests, strategy)`` → :class:`Resolution`.
 
-    ``client``: a docker.DockerClient (its published ports count as taken) or None.
-    ``reservations``: a :class:`ReservationStore` (default: the host-wide one) or None.
-    ``events``: anything with ``emit(type, **data)`` (events.EventLog) or None.
-    ``owner_prefix``: lease owner is ``<owner_prefix>/<service>`` (the module passes the project);
-    a lease of the same owner does not block it. None: every resolution is its own owner.
-    ``lease``: False reads the leases but writes none (check mode).
+    ``client``: a docker.DockerClient (its published ports and its leases count as taken) or None
+    (no leases then). ``events``: anything with ``emit(type, **data)`` (events.EventLog) or None.
+    ``owner``: whose leases are taken and which do not block (:class:`.leases.Owner`; default: no
+    project, so every lease blocks). ``lease``: True reads and takes leases, False only reads them
+    (check mode), None ignores them.
     """
 
     def __init__(
@@ -157,20 +172,20 @@ class PortResolver:
         client=None,
         bind_address: str = DEFAULT_BIND_ADDRESS,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-        reservations: ReservationStore | None | str = "default",
         events=None,
-        owner_prefix: str | None = None,
-        lease: bool = True,
+        owner: Owner | None = None,
+        lease: bool | None = True,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
         probe: Callable[[int, str, Iterable[tuple[int, str]]], int | None] = bind_probe,
         holder_lookup: Callable[[Iterable[int], str], Mapping[int, Holder]] = find_process_holders,
     ) -> None:
         self.client = client
         self.bind_address = validate_bind_address(bind_address)
         self.max_attempts = validate_max_attempts(max_attempts)
-        self.reservations = ReservationStore() if reservations == "default" else reservations
         self.events = events
-        self.owner_prefix = owner_prefix
+        self.owner = owner or Owner()
         self.lease = lease
+        self.lease_seconds = lease_seconds
         self.probe = probe
         self.holder_lookup = holder_lookup
         self.probes = 0
@@ -189,52 +204,43 @@ class PortResolver:
         if strategy not in STRATEGIES:
             raise invalid_input("strategy", strategy, "must be one of auto, fail")
         excluded = {validate_port(port, "exclude") for port in exclude}
-        published = published_ports(self.client)  # once per resolution
-        targets = probe_targets(self.bind_address)
         self.probes = 0
         self.warnings = []
-        picks: list[_Pick] = []
-        with self._leases() as leases:
+        leases = self._leases()  # before the published ports (module docstring)
+        try:
+            published = published_ports(self.client)  # once per resolution
+            targets = probe_targets(self.bind_address)
+            picks: list[_Pick] = []
             handed: dict[tuple[str, int], str] = {}
             for entry in entries:
                 pick = self._pick(entry, strategy, targets, published, leases, handed, excluded)
                 picks.append(pick)
                 if pick.port is not None:
                     handed[(entry.protocol, pick.port)] = entry.name
-            failures = [pick for pick in picks if pick.port is None]
-            if not failures and self.lease:
-                for pick in picks:
-                    leases.lease(pick.request.protocol, pick.port, self._owner(pick.request), pick.request.name)
-        return self._report(picks, strategy)
+            resolution = self._report(picks, strategy, leases.warnings)
+        except BaseException:
+            leases.rollback()
+            raise
+        leases.sweep()
+        return resolution
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _owner(self, request: PortRequest) -> str | None:
-        return f"{self.owner_prefix}/{request.name}" if self.owner_prefix else None
-
-    @contextlib.contextmanager
-    def _leases(self) -> Iterator[Any]:
-        """The lease session; without a usable store, no leases and a warning (never a failure)."""
-        if self.reservations is None:
-            yield _NoLeases()
-            return
-        stack = contextlib.ExitStack()
+    def _leases(self) -> LeaseBook | _NoLeases:
+        """The daemon's leases; none without a client, and a warning when they cannot be listed."""
+        if self.client is None or self.lease is None:
+            return _NoLeases()
         try:
-            session = stack.enter_context(self.reservations.session())
-        except OSError as exc:
-            self.warnings.append(
-                f"port leases disabled ({exc}); concurrent resolutions on this host are not kept apart. "
-                f"Set {STATE_DIR_ENV} to a directory of your own."
-            )
-            yield _NoLeases()
-            return
-        with stack:
-            yield session
-        if session.save_error:
-            self.warnings.append(session.save_error)
+            return LeaseBook(self.client.api, self.owner, self.lease_seconds, take=self.lease).load()
+        except Exception as exc:  # noqa: BLE001 - a daemon that is down fails on the next call
+            self.warnings.append(f"port leases disabled ({exc}); concurrent resolutions are not kept apart")
+            return _NoLeases()
 
     def _why_taken(self, port, entry, targets, published, leases, handed, excluded) -> tuple[Holder | None, bool]:
-        """(holder, bound): holder is set for known holders; bound is True when the probe failed."""
+        """(holder, bound): holder is set for known holders; bound is True when the probe failed.
+
+        A port found free is leased here; a lease another resolver took first is its holder.
+        """
         key = (entry.protocol, port)
         if key in handed:
             return Holder("request", service=handed[key]), False
@@ -242,13 +248,13 @@ class PortResolver:
             return Holder("excluded"), False
         if key in published:
             return published[key], False
-        leased = leases.held_by_other(entry.protocol, port, self._owner(entry))
+        leased = leases.held_by_other(entry.protocol, port)
         if leased is not None:
             return leased, False
         self.probes += 1
         if self.probe(port, entry.protocol, targets) is not None:
             return None, True
-        return None, False
+        return leases.take(entry.protocol, port, entry.name), False  # None: free, and leased now
 
     def _pick(self, entry, strategy, targets, published, leases, handed, excluded) -> _Pick:
         taken: list[tuple[int, str]] = []
@@ -285,7 +291,7 @@ class PortResolver:
         if self.events is not None:
             self.events.emit(event_type, **data)
 
-    def _report(self, picks: list[_Pick], strategy: str) -> Resolution:
+    def _report(self, picks: list[_Pick], strategy: str, lease_warnings: Iterable[str] = ()) -> Resolution:
         mappings: list[PortMapping] = []
         conflicts: list[dict[str, Any]] = []
         exhausted: list[_Pick] = []
@@ -321,7 +327,7 @@ class PortResolver:
             raise _conflict_error(conflicts)
         if exhausted:
             raise _exhaustion_error(exhausted, self.max_attempts)
-        return Resolution(tuple(mappings), self.probes, tuple(self.warnings))
+        return Resolution(tuple(mappings), self.probes, tuple(self.warnings) + tuple(lease_warnings))
 
 
 def _conflict_error(conflicts: list[dict[str, Any]]) -> ArgusError:
@@ -346,11 +352,19 @@ def _conflict_error(conflicts: list[dict[str, Any]]) -> ArgusError:
     if holder.pid is not None:
         details["pid"] = holder.pid
         details["process"] = holder.process
+    # Held only by other runs' leases: they end with those runs, or expire; then it is free.
+    leased = [c["holder"].expires_in for c in conflicts if isinstance(c["holder"], LeaseHolder)]
+    retryable = len(leased) == len(conflicts) and None not in leased
+    hint = ""
+    if retryable:
+        details["retry_after_seconds"] = max(1, math.ceil(max(leased)))
+        hint = f"; the lease ends with that run, at the latest in {details['retry_after_seconds']}s: retry then"
     return ArgusError(
         "PORT_CONFLICT",
         f"port {first['port']}/{first['protocol']} of service {first['service']} is held by {holder.describe()}"
-        f"{others}; strategy is fail",
+        f"{others}; strategy is fail{hint}",
         details,
+        retryable=True if retryable else None,
     )
 
 

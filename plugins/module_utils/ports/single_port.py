@@ -8,15 +8,16 @@ Their signatures do not change::
     next_free_port(preferred: int, protocol: str = "tcp", bind_address: str = "0.0.0.0",
                    max_attempts: int = 100, exclude: frozenset[int] | set[int] = frozenset(),
                    client=None) -> int
-        # the first free port >= preferred (preferred itself when free), leased; raises
-        # ArgusError PORT_EXHAUSTION (or INVALID_INPUT for bad arguments)
+        # the first free port >= preferred (preferred itself when free), leased in the daemon of
+        # ``client`` (no lease without one); raises ArgusError PORT_EXHAUSTION (or INVALID_INPUT)
 
     reresolve_after_allocation_error(service: str, port: int, protocol: str = "tcp",
                    bind_address: str = "0.0.0.0", max_attempts: int = 100,
                    exclude: frozenset[int] | set[int] = frozenset(), client=None,
                    events=None, project: str | None = None) -> dict
         # {service, original_port, actual_port, reassigned: True, occupied_by, protocol};
-        # never returns ``port`` itself; emits port_conflict + port_reassigned on ``events``
+        # never returns ``port`` itself; emits port_conflict + port_reassigned on ``events``;
+        # leases the new port for ``project`` (every lease blocks it, its run's own included)
 
     is_port_allocation_error(exc: BaseException) -> bool
         # True when errors.classify() says PORT_CONFLICT (port_allocated / address_in_use)
@@ -24,7 +25,7 @@ Their signatures do not change::
     port_holder(port: int, protocol: str = "tcp", bind_address: str = "0.0.0.0",
                 client=None) -> dict | None
         # read-only "is it taken?": the occupied_by dict, or None when free; no lease read or
-        # written (use this, not next_free_port(max_attempts=1), to test a port)
+        # taken (use this, not next_free_port(max_attempts=1), to test a port)
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.ports.holders i
     find_process_holder,
     published_ports,
 )
+from ansible_collections.argusai.resilience.plugins.module_utils.ports.leases import Owner
 from ansible_collections.argusai.resilience.plugins.module_utils.ports.probe import (
     DEFAULT_BIND_ADDRESS,
     FIRST_UNPRIVILEGED,
@@ -63,7 +65,9 @@ def next_free_port(
     exclude: frozenset[int] | set[int] = frozenset(),
     client=None,
 ) -> int:
-    """The first free port from ``preferred`` upward (``preferred`` itself when free), leased.
+    """The first free port from ``preferred`` upward (``preferred`` itself when free), leased in
+    the daemon of ``client`` (without a client nothing is leased; the lease has no owner, so it
+    blocks every resolver until a container publishes the port or it expires).
 
     Raises ArgusError PORT_EXHAUSTION when none of ``max_attempts`` candidates is free, and
     INVALID_INPUT for bad arguments. Ports in ``exclude`` are never returned.
@@ -117,9 +121,10 @@ def reresolve_after_allocation_error(
 
     Never returns ``port`` itself (Docker knows better than any probe). Returns the mapping
     ``{service, original_port, actual_port, reassigned: True, occupied_by, protocol}``, emits
-    ``port_conflict`` and ``port_reassigned`` on ``events`` and leases the new port.
-    ``project`` makes the lease owner ``<project>/<service>``, as the module does.
-    Raises PORT_EXHAUSTION when nothing is free.
+    ``port_conflict`` and ``port_reassigned`` on ``events`` and leases the new port, labeled with
+    ``project`` (its orphan cleanup releases it) but exclusive: every lease blocks it, those of its
+    own run included, so that services re-resolved at the same time never get the same port. The
+    guard's start supersedes the lease. Raises PORT_EXHAUSTION when nothing is free.
     """
     original = validate_port(port, "port")
     proto = validate_protocol(protocol)
@@ -131,7 +136,9 @@ def reresolve_after_allocation_error(
         )
     holder = published_ports(client).get((proto, original)) or find_process_holder(original, proto)
     holder = holder or Holder("unknown")
-    resolver = PortResolver(client=client, bind_address=bind_address, max_attempts=max_attempts, owner_prefix=project)
+    resolver = PortResolver(
+        client=client, bind_address=bind_address, max_attempts=max_attempts, owner=Owner(project, exclusive=True)
+    )
     request = PortRequest(service, max(original + 1, FIRST_UNPRIVILEGED), proto)
     actual = resolver.resolve([request], "auto", set(exclude) | {original}).mappings[0].actual_port
     mapping = PortMapping(service, original, actual, True, holder, proto).to_dict()

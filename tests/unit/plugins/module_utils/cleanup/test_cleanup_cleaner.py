@@ -6,12 +6,10 @@ tests/integration/test_orphan_clean.py.
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
 from ansible_collections.argusai.resilience.plugins.module_utils.cleanup import cleaner as oc
-from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.cleaner import removal_lock
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError
 from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
 from cleanup_fakes import (
@@ -283,29 +281,3 @@ def test_options_are_validated_before_docker_is_called(kwargs, field):
         oc.CleanupOptions(**kwargs)
     assert caught.value.code == "INVALID_INPUT"
     assert caught.value.details["field"] == field
-
-
-def test_removal_lock_serialises_cleanups_of_a_project(tmp_path):
-    order = []
-    first_inside = threading.Event()
-
-    def second():
-        first_inside.wait(5)
-        with removal_lock("p", str(tmp_path)):
-            order.append("second")
-
-    thread = threading.Thread(target=second)
-    thread.start()
-    with removal_lock("p", str(tmp_path)):
-        first_inside.set()
-        thread.join(0.3)  # the second cleanup is kept out while the first removes
-        order.append("first")
-    thread.join(5)
-    assert order == ["first", "second"]
-
-
-def test_removal_lock_degrades_without_a_lock_dir(tmp_path):
-    blocker = tmp_path / "file"
-    blocker.write_text("not a directory")
-    with removal_lock("p", str(blocker / "sub")):
-        pass  # no lock could be made, and the cleanup still runs

@@ -1,4 +1,5 @@
-"""Fakes the port tests share: a probe, a Docker client, a lease store and resolvers using them.
+"""Fakes the port tests share: a probe, a Docker client and resolvers using them (the fake daemon
+that keeps leases is ``fake_daemon`` of tests/unit/plugins/module_utils/conftest.py).
 
 Fixtures, not a helper module: without ``__init__.py`` files in tests/, a helper module would be
 importable only under pytest's default import mode.
@@ -11,7 +12,6 @@ from unittest import mock
 
 import pytest
 from ansible_collections.argusai.resilience.plugins.module_utils.ports.holders import Holder
-from ansible_collections.argusai.resilience.plugins.module_utils.ports.leases import ReservationStore
 from ansible_collections.argusai.resilience.plugins.module_utils.ports.resolver import PortResolver
 
 
@@ -28,12 +28,6 @@ class FakeProbe:
         return self.err if port in self.held else None
 
 
-def fake_client(containers=()):
-    client = mock.Mock()
-    client.api.containers.return_value = list(containers)
-    return client
-
-
 def container(name, cid, *bindings):
     return {
         "Id": cid,
@@ -43,16 +37,7 @@ def container(name, cid, *bindings):
     }
 
 
-@pytest.fixture
-def store(tmp_path):
-    clock = {"now": 1000.0}
-    s = ReservationStore(str(tmp_path / "state"), lease_seconds=60, clock=lambda: clock["now"])
-    s.clock_state = clock
-    return s
-
-
 def resolver(probe=None, holder=None, **kwargs):
-    kwargs.setdefault("reservations", None)
     return PortResolver(
         probe=probe or FakeProbe(),
         holder_lookup=holder or (lambda held, proto: {p: Holder("process", pid=42, process="nginx") for p in held}),
@@ -67,8 +52,17 @@ def _fake_probe():
 
 
 @pytest.fixture(name="fake_client")
-def _fake_client():
-    return fake_client
+def _fake_client(fake_daemon):
+    """``fake_client(containers=())``: a mocked client whose ``api`` records every call and passes it
+    on to a fake daemon (``client.daemon``) that lists ``containers`` and keeps lease volumes."""
+
+    def make(containers=()):
+        client = mock.Mock()
+        client.daemon = fake_daemon(containers=containers)
+        client.api = mock.Mock(wraps=client.daemon)
+        return client
+
+    return make
 
 
 @pytest.fixture(name="container")
@@ -78,5 +72,5 @@ def _container():
 
 @pytest.fixture(name="resolver")
 def _resolver():
-    """``resolver(probe=None, holder=None, **kwargs)``: a PortResolver without leases by default."""
+    """``resolver(probe=None, holder=None, **kwargs)``: a PortResolver; leases only with a ``client``."""
     return resolver

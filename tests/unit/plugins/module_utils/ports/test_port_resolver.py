@@ -63,14 +63,14 @@ def test_malformed_entries(entries, field):
 @pytest.mark.parametrize("bad", [0, -1, 65536, True, "5"])
 def test_max_attempts_validated(bad):
     with pytest.raises(ArgusError) as info:
-        PortResolver(max_attempts=bad, reservations=None)
+        PortResolver(max_attempts=bad)
     assert info.value.code == "INVALID_INPUT"
 
 
 @pytest.mark.parametrize("bad", ["example.com", "300.1.1.1", 12])
 def test_bind_address_validated(bad):
     with pytest.raises(ArgusError) as info:
-        PortResolver(bind_address=bad, reservations=None)
+        PortResolver(bind_address=bad)
     assert info.value.details["field"] == "bind_address"
 
 
