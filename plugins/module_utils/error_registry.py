@@ -374,7 +374,7 @@ REGISTRY: dict[str, ErrorSpec] = {
                 "progress ends.",
             ),
             SuggestedAction(
-                "inspect_cleanup_failures", DIAGNOSE, "Read details.failed: each resource not removed and why."
+                "inspect_cleanup_failures", DIAGNOSE, "Read details.errors: each resource not removed and why."
             ),
         ),
     ),
