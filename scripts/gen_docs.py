@@ -116,7 +116,7 @@ _KIND_MEANING = {
     M.DIAGNOSE: "gathers information, changes nothing: where the evidence is",
     M.MANUAL: "only a person or an outside system can do it",
 }
-_SCOPE_NAMES = {"project", "run_id", "host", "docker_host"}
+_SCOPE_NAMES = set(M.SCOPE_VARS)
 
 
 def _json(value: Any) -> str:
