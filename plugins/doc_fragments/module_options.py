@@ -304,17 +304,19 @@ options:
     type: str
   max_restarts: &id010
     description:
-      - Restarts after consecutive failed attempts before the guard gives up with C(CONTAINER_RESTART_EXHAUSTED).
-        V(0) reports the first failure with its own code (C(CONTAINER_CRASH), C(CONTAINER_OOM), C(HEALTH_CHECK_TIMEOUT)).
+      - Restarts the guard makes in one call before it gives up with C(CONTAINER_RESTART_EXHAUSTED). Every failed
+        run counts, also one that had been stable (see O(watch_seconds)). V(0) reports the first failure with its
+        own code (C(CONTAINER_CRASH), C(CONTAINER_OOM), C(HEALTH_CHECK_TIMEOUT)).
       - Must be >= 0 and <= 100.
     type: int
     default: 3
   backoff: &id011
     description:
-      - V(exponential) waits O(backoff_initial_ms) * 2^(n-1) before restart n, V(linear) O(backoff_initial_ms) *
-        n; both are capped at O(backoff_max_ms). The delay runs from the container's death to it running again (the
-        start is issued early by what the last start took).
-      - A stable run (see O(watch_seconds)) starts the schedule and the restart count over.
+      - V(exponential) waits O(backoff_initial_ms) * 2^(n-1) before a restart, V(linear) O(backoff_initial_ms) *
+        n, where n counts the failed runs since the last stable one; both are capped at O(backoff_max_ms). The delay
+        runs from the container's death to it running again (the start is issued early by what the last start took).
+      - After a stable run the schedule starts over, as with dockerd's restart policies; the restart count does
+        not (see O(max_restarts)).
     type: str
     default: exponential
     choices:
@@ -351,8 +353,9 @@ options:
     default: 60
   watch_seconds: &id017
     description:
-      - Keep watching this many seconds after the container became stable; a failure in that window is restarted
-        like any other, with the backoff and restart count starting over (the run before it was stable).
+      - Keep watching this many seconds after the container first became stable (a window fixed then). A failure
+        in that window is restarted like any other and counts toward O(max_restarts); a run restarted in the window
+        is watched until it is stable, also past the window's end.
       - Must be >= 0 and <= 86400.
     type: float
     default: 0

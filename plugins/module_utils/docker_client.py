@@ -14,6 +14,7 @@ import os
 import traceback
 from typing import Any
 
+from ansible_collections.argusai.resilience.plugins.module_utils.deadline import Deadline
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, classify, root_cause_message
 
 try:
@@ -60,17 +61,22 @@ def candidate_hosts(docker_host: str | None = None) -> list[str]:
 def connect(docker_host: str | None = None, timeout: float = DEFAULT_TIMEOUT, connect_timeout: float | None = None):
     """Return a connected ``docker.DockerClient``.
 
-    The first request (API version negotiation) doubles as the liveness probe and is bounded by
-    ``connect_timeout``; later requests by ``timeout``. When no host answers, raises
-    DOCKER_UNAVAILABLE whose details list each attempt with its root cause (socket_missing,
-    permission_denied, connection_refused, timeout, api_version, ...).
+    The first request (API version negotiation) doubles as the liveness probe. All the candidate
+    hosts together get ``connect_timeout`` (default ``timeout``), a deadline fixed when the call
+    starts; later requests get ``timeout`` each. When no host answers, raises DOCKER_UNAVAILABLE
+    whose details list each attempt with its root cause (socket_missing, permission_denied,
+    connection_refused, timeout, api_version, ...).
     """
     if not HAS_DOCKER:
         raise RuntimeError("the docker SDK is not installed")
+    deadline = Deadline(connect_timeout or timeout)
     attempts: list[dict[str, Any]] = []
     for host in candidate_hosts(docker_host):
+        if deadline.expired():  # an earlier host used the whole time
+            attempts.append({"docker_host": host, "cause": "timeout", "error": "not tried: no time left"})
+            continue
         try:
-            client = docker.DockerClient(base_url=host, timeout=connect_timeout or timeout, version="auto")
+            client = docker.DockerClient(base_url=host, timeout=deadline.remaining(), version="auto")
         except Exception as exc:  # every failure is classified and reported per attempt
             code, cause = classify(exc)
             attempts.append({"docker_host": host, "cause": cause, "error": root_cause_message(exc)})

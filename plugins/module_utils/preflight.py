@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.inventory import find_orphans
+from ansible_collections.argusai.resilience.plugins.module_utils.deadline import Deadline
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import (
     ArgusError,
     from_exception,
@@ -164,14 +165,21 @@ class PreflightChecker:
         self.failure: ArgusError | None = None  # the first failed check's error, after run()
 
     def check_daemon(self) -> Check:
+        # The whole liveness probe (connect, then its requests) ends at daemon_timeout, fixed here.
+        deadline = Deadline(self.options.daemon_timeout)
+
+        def within_deadline(request: Callable[[], Any]) -> Any:
+            if deadline.expired():
+                raise TimeoutError(f"the daemon did not answer within {self.options.daemon_timeout:g} s")
+            self.client.api.timeout = deadline.remaining()
+            return request()
+
         try:
             self.client = self.connect(self.options.daemon_timeout)
-            # The whole liveness probe is bounded by daemon_timeout, not by the request timeout.
             request_timeout = self.client.api.timeout
-            self.client.api.timeout = self.options.daemon_timeout
             try:
-                info = self.client.info()
-                version = self.client.version()
+                info = within_deadline(self.client.info)
+                version = within_deadline(self.client.version)
             finally:
                 self.client.api.timeout = request_timeout
         except Exception as exc:  # classified, reported as the check's error

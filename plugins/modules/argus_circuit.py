@@ -33,6 +33,7 @@ notes:
     C(--flush-cache) and an expired C(fact_caching_timeout) reset it to closed. See the
     collection's C(docs/circuit-breaker.md).
   - The C(argusai.resilience.argus_events) callback must be enabled for failures to be remembered.
+  - Time bound. It never waits and never calls Docker, it reads and writes the breaker in the host facts.
 seealso:
   - module: argusai.resilience.argus_preflight
   - plugin: argusai.resilience.argus_events

@@ -31,6 +31,7 @@ notes:
   - The module only reads, so check mode does the same.
   - C(changed) is always V(false).
   - The result holds C(env) values of the containers; register it with C(no_log) when they are secret.
+  - Time bound. It never waits and never calls Docker, it reads and validates one file.
 seealso:
   - module: argusai.resilience.argus_container_guard
 """

@@ -39,6 +39,13 @@ notes:
     AWS keys, C(user:password@) in URLs) and the O(env) values are masked in the diagnostics.
   - Watching relies on the daemon's event timestamps and the host clock; use it with a local daemon or one whose
     clock is in sync.
+  - Time bound. One container's supervision ends within
+    (O(max_restarts) + 1) * (O(startup_timeout), counted only with a O(healthcheck), + O(stable_seconds))
+    + O(watch_seconds) + the backoff delays of O(max_restarts) restarts (at most O(max_restarts) * O(backoff_max_ms))
+    + O(max_restarts) * O(stop_timeout), plus its Docker API requests (each bounded by O(timeout); a start refused for
+    a taken port is retried at most 3 times). With O(containers) they are supervised at the same time, so the bound is the
+    slowest one's. A daemon that stops sending the container's events fails the call with C(DOCKER_UNAVAILABLE) 30 s
+    after the watch in progress should have ended. See the collection's C(docs/guard.md).
 seealso:
   - module: argusai.resilience.argus_port_resolve
   - module: argusai.resilience.argus_network_verify

@@ -36,6 +36,10 @@ notes:
   - O(timeout) is the Docker API request timeout, as in every module of the collection; the
     per-probe bound is O(probe_timeout).
   - In RV(report.results), C(dns_resolved) and C(reachable) are V(null) when the probe could not run.
+  - Time bound. O(wait_seconds), plus the one attempt per target that may start just before that deadline (at
+    most two probe execs of 2 * (O(probe_timeout) + 1) s each; with more than 10 targets, one such attempt per
+    round of 10), plus the tool detection (up to three execs) and, when needed, starting and removing the helper
+    container. Each Docker API request is bounded by O(timeout).
 seealso:
   - module: argusai.resilience.argus_container_guard
 """

@@ -33,6 +33,9 @@ notes:
   - C(changed) is V(true) when at least one resource was removed or, in check mode, would be removed.
   - A resource removed by a concurrent cleanup between listing and removal counts as removed, so
     two cleanups of the same project may both report it.
+  - Time bound. The listing and the removals (Docker API requests, each bounded by O(timeout); up to 16 removals at
+    a time), plus at most 120 s waiting for another cleanup of the project to finish its turn, plus at most 15 s
+    in all for containers another cleanup is removing at that moment.
 seealso:
   - module: argusai.resilience.argus_preflight
 """

@@ -52,6 +52,8 @@ seealso:
 
 EXAMPLES = r"""
 - name: Pick host ports for the services
+  - Time bound. It never waits, it makes a few Docker API requests (the published ports and the leases, each bounded by
+    O(timeout)) and at most O(max_attempts) bind probes per port, microseconds each.
   argusai.resilience.argus_port_resolve:
     project: shop
     ports:

@@ -27,9 +27,9 @@ extends_documentation_fragment: argusai.resilience.module_options.argus_prefligh
 notes:
   - The module only reads, so check mode runs the same checks.
   - C(changed) is always V(false).
-  - The daemon check takes at most O(daemon_timeout) seconds (connecting, C(docker info) and
-    C(docker version)); the helper container of a daemon on another machine adds at most six Docker
-    requests, each bounded by O(timeout).
+  - Time bound. O(daemon_timeout) for the daemon check (connecting, C(docker info) and C(docker version)),
+    plus the Docker API requests of the disk and orphan checks, each bounded by O(timeout) (for a daemon on
+    another machine, the disk check's helper container makes at most six of them).
 seealso:
   - module: argusai.resilience.argus_orphan_clean
 """

@@ -24,6 +24,7 @@ notes:
   - Check mode writes no file.
   - C(changed) is always V(false). The file is created with mode 0644; see the collection's
     C(docs/agents.md) for its format and how an agent acts on it.
+  - Time bound. It never waits and never calls Docker, it writes one file.
 seealso:
   - module: argusai.resilience.argus_config
 """

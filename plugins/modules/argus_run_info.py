@@ -20,6 +20,7 @@ extends_documentation_fragment: argusai.resilience.module_options.argus_run_info
 notes:
   - The module only reads, so check mode does the same.
   - C(changed) is always V(false).
+  - Time bound. It never waits, it lists the run's containers in one Docker API request bounded by O(timeout).
 seealso:
   - module: argusai.resilience.argus_teardown
 """

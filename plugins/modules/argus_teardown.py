@@ -26,6 +26,9 @@ extends_documentation_fragment: argusai.resilience.module_options.argus_teardown
 notes:
   - Check mode only lists; RV(found) is what would be removed and nothing is removed.
   - C(changed) is V(true) when at least one resource was removed or, in check mode, would be removed.
+  - Time bound. The listing and the removals (Docker API requests, each bounded by O(timeout); up to 16 removals at
+    a time), plus at most 120 s waiting for another cleanup of the project to finish its turn, plus at most 15 s
+    in all for containers another cleanup is removing at that moment.
 seealso:
   - module: argusai.resilience.argus_orphan_clean
   - module: argusai.resilience.argus_run_info

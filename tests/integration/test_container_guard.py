@@ -12,6 +12,7 @@ import json
 import random
 import secrets
 import socket
+import subprocess
 import time
 import urllib.request
 from datetime import datetime, timezone
@@ -25,10 +26,11 @@ HTTPD = ["httpd", "-f", "-p", "8080", "-h", "/var/www"]
 HEALTHY_PROBE = {"test": "wget -q -O /dev/null http://127.0.0.1:8080/", "interval": 0.3, "timeout": 2, "retries": 5}
 
 
-def run_guard_tasks(workdir, tasks: list[dict], check: tuple[int, ...] = ()) -> list[dict]:
+def run_guard_tasks(workdir, tasks: list[dict], check: tuple[int, ...] = (), timeout: float = 600) -> list[dict]:
     """Run several argus_container_guard tasks in one play; return their results in order.
 
-    ``check``: indexes of the tasks that run in check mode.
+    ``check``: indexes of the tasks that run in check mode. ``timeout``: the play fails the test
+    when it has not ended by then (a guard call that never returns).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     out = workdir / "results.json"
@@ -53,7 +55,10 @@ def run_guard_tasks(workdir, tasks: list[dict], check: tuple[int, ...] = ()) -> 
     )
     playbook = workdir / "guard.yml"
     playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": play_tasks}]))
-    proc = execute_playbook(playbook, facts_dir=workdir)
+    try:
+        proc = execute_playbook(playbook, facts_dir=workdir, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"the guard play had not returned after {timeout:g} s\n{exc.stdout}", pytrace=False)
     if not out.exists():
         pytest.fail(f"playbook produced no results (rc={proc.returncode})\n{proc.stdout}\n{proc.stderr}", pytrace=False)
     results = json.loads(out.read_text())
@@ -268,12 +273,26 @@ def failure_results(module_project, test_image, docker_client, tmp_path_factory)
         dict({"project": module_project, "name": f"{module_project}-{case}", "image": test_image}, **options)
         for case, options in FAILURE_CASES.items()
     ]
+    # a container of the collection, but of another project (issue 14: the error must name it)
+    other = docker_client.containers.create(
+        test_image,
+        ["sleep", "600"],
+        name=f"{module_project}-other",
+        labels={"argusai.managed": "true", "argusai.project": f"{module_project}-b"},
+    )
     tasks.append({"project": module_project, "name": foreign.name, "image": test_image})
     tasks.append({"project": module_project, "name": foreign.name, "state": "absent"})
-    results = run_guard_tasks(tmp_path_factory.mktemp("failures"), tasks)
+    tasks.append({"project": module_project, "name": other.name, "image": test_image})
+    try:
+        results = run_guard_tasks(tmp_path_factory.mktemp("failures"), tasks)
+        other.reload()
+        other_status = other.status
+    finally:
+        other.remove(force=True)
     by_case = dict(zip(FAILURE_CASES, results, strict=False))
-    by_case["foreign_started"], by_case["foreign_absent"] = results[-2:]
+    by_case["foreign_started"], by_case["foreign_absent"], by_case["other_project"] = results[-3:]
     by_case["foreign_container"] = foreign
+    by_case["other_project_status"] = other_status
     return by_case
 
 
@@ -341,6 +360,16 @@ def test_clean_structured_failures(failure_results):
     foreign = failure_results["foreign_container"]
     foreign.reload()
     assert foreign.status == "created"
+    assert "no argusai.managed=true label" in failure_results["foreign_started"]["error"]["message"]
+
+
+def test_a_name_taken_by_another_project_names_that_project(failure_results, module_project):
+    error = failure_results["other_project"]["error"]
+    assert error["code"] == "INVALID_INPUT" and error["details"]["cause"] == "name_taken"
+    assert f"belongs to project '{module_project}-b'" in error["message"]
+    assert "no argusai.managed" not in error["message"]
+    assert error["details"]["owner_project"] == f"{module_project}-b"
+    assert failure_results["other_project_status"] == "created"  # never touched
 
 
 def test_list_form_supervises_concurrently(tmp_path, unique_project, test_image):
@@ -394,3 +423,97 @@ def test_port_conflict_is_reassigned_with_strategy_auto(tmp_path, unique_project
     assert {"port_conflict", "port_reassigned"} <= set(event_types(result))
     blocker.reload()
     assert blocker.status == "running"
+
+
+def exponential_delays_s(initial_ms: int, restarts: int, max_ms: int = 30000) -> float:
+    """The sum of the first ``restarts`` exponential backoff delays, in seconds."""
+    return sum(min(initial_ms * 2**k, max_ms) for k in range(restarts)) / 1000
+
+
+def guard_bound(options: dict) -> float:
+    """The bound docs/guard.md gives for one container, from its options (defaults of the table)."""
+    max_restarts, stable = options.get("max_restarts", 3), options.get("stable_seconds", 3)
+    run = stable + (options.get("startup_timeout", 60) if "healthcheck" in options else 0)
+    delays = exponential_delays_s(
+        options.get("backoff_initial_ms", 1000), max_restarts, options.get("backoff_max_ms", 30000)
+    )
+    return (
+        (max_restarts + 1) * run
+        + options.get("watch_seconds", 0)
+        + delays
+        + max_restarts * options.get("stop_timeout", 5)
+    )
+
+
+# Services that never settle, supervised at once (containers:), each ending within its own bound.
+FLAPPING = {
+    # healthy for 1 s (stable after 0.5 s), then unhealthy for 1 s, forever
+    "health_flips": {
+        "command": ["sh", "-c", "while :; do touch /tmp/ok; sleep 1; rm -f /tmp/ok; sleep 1; done"],
+        "healthcheck": {"test": "test -f /tmp/ok", "interval": 0.2, "timeout": 1, "retries": 1},
+        "startup_timeout": 5,
+        "stable_seconds": 0.5,
+        "watch_seconds": 30,
+        "max_restarts": 2,
+        "backoff_initial_ms": 100,
+        "stop_timeout": 0,
+    },
+    # stable, crashes once inside the watch window, then runs: restarted once, after the first delay
+    "crashes_once_in_the_window": {
+        "command": ["sh", "-c", "if [ -f /tmp/m ]; then exec sleep 600; fi; touch /tmp/m; sleep 2; exit 1"],
+        "stable_seconds": 1,
+        "watch_seconds": 4,
+        "max_restarts": 1,
+        "backoff_initial_ms": 300,
+    },
+}
+
+
+def test_services_that_never_settle_end_within_their_bound(tmp_path, unique_project, test_image):
+    """Issue 14, section 1: the reproduction as reported, then the class (a health check that flips)."""
+    reproduction = {
+        "command": ["sh", "-c", "sleep 2; exit 1"],
+        "stable_seconds": 1,
+        "watch_seconds": 8,
+        "max_restarts": 2,
+        "backoff_initial_ms": 500,
+    }
+    bound = guard_bound(reproduction)  # 3 * 1 + 8 + (0.5 + 1) + 2 * 5 = 22.5 s
+    items = [
+        dict({"name": f"{unique_project}-{case}", "image": test_image}, **options) for case, options in FLAPPING.items()
+    ]
+    started = time.monotonic()
+    single, many = run_guard_tasks(
+        tmp_path,
+        [
+            dict({"project": unique_project, "name": f"{unique_project}-flaps", "image": test_image}, **reproduction),
+            {"project": unique_project, "containers": items},
+        ],
+        timeout=bound + max(map(guard_bound, FLAPPING.values())) + 60,
+    )
+    elapsed = time.monotonic() - started
+
+    # It used to restart forever: every stable run started the watch window and the count over.
+    error = single["error"]
+    assert error["code"] == "CONTAINER_RESTART_EXHAUSTED", single.get("msg")
+    attempts = error["details"]["restart_history"]["attempts"]
+    assert [a["delay_ms"] for a in attempts] == [500, 500, None]  # the backoff starts over after a stable run
+    assert [a["reason"] for a in attempts] == ["CONTAINER_CRASH"] * 3
+    # each run had been stable (it ran its 2 s) before it crashed: the crashes counted all the same
+    assert all(
+        docker_time(a["diagnostics"]["finished_at"]) - docker_time(a["diagnostics"]["started_at"]) > 1.5
+        for a in attempts
+    )
+    assert error["details"]["last_reason"] == "CONTAINER_CRASH" and error["details"]["oom_attempts"] == 0
+    assert error["details"]["memory_limit_bytes"] is None
+
+    flips, crash_once = many["containers"]
+    assert flips["error"]["code"] == "CONTAINER_RESTART_EXHAUSTED"
+    assert [a["reason"] for a in flips["restart_history"]["attempts"]] == ["HEALTH_CHECK_TIMEOUT"] * 3
+    assert [a["cause"] for a in flips["restart_history"]["attempts"]] == ["unhealthy"] * 3
+    assert crash_once.get("error") is None, crash_once.get("error")
+    assert [a["delay_ms"] for a in crash_once["restart_history"]["attempts"]] == [300]
+    assert crash_once["container"]["status"] == "running"
+    for case, item in zip(FLAPPING, many["containers"], strict=True):
+        assert item["duration_ms"] / 1000 <= guard_bound(FLAPPING[case]), (case, item["duration_ms"])
+    assert elapsed < bound + many["duration_ms"] / 1000 + 30, f"{elapsed:.1f}s (+30 s for ansible-playbook itself)"

@@ -203,6 +203,41 @@ def test_late_listener_is_found_within_wait_seconds(env, docker_client):
     assert checks[0]["reachable"] is False and checks[-1]["reachable"] is True and checks[-1]["final"] is True
 
 
+def test_targets_that_never_settle_end_within_the_bound(env, docker_client):
+    """Issue 14: a target that accepts then drops at once, one that flaps, one that never listens.
+
+    The documented bound: the tool detection (one probe exec), ``wait_seconds``, and the one
+    attempt (at most two probe execs of 2 * (probe_timeout + 1) s each) that may start just before
+    the deadline.
+    """
+    web_port = port()
+    env.container("drops", ["nc", "-ll", "-p", str(web_port), "-e", "true"], aliases=["drops"])
+    flapping = f"while :; do timeout 1 nc -ll -p {web_port} -e true; sleep 1; done"
+    env.container("flaps", ["sh", "-c", flapping], aliases=["flaps"])
+    env.container("silent", ["sleep", "300"], aliases=["silent"])
+    options = VerifyOptions(
+        project=env.project,
+        container=env.tests.name,
+        network=env.network,
+        targets=parse_targets(
+            [{"name": name, "host": name, "port": web_port} for name in ("drops", "flaps", "silent")]
+        ),
+        probe_timeout=1,
+        wait_seconds=3,
+        probe_image=env.image,
+    )
+    probe_exec = 2 * (1 + 1)
+    bound = probe_exec + 3 + 2 * probe_exec
+    verifier = NetworkVerifier(docker_client, options, EventLog(env.project, "it"))
+    started = time.monotonic()
+    report = verifier.run()
+    elapsed = time.monotonic() - started
+    drops, flaps, silent = report["results"]
+    assert drops["reachable"] is True and flaps["reachable"] is True  # a TCP connect is what is verified
+    assert silent["reachable"] is False and silent["attempts"] >= 3 and verifier.failure.code == "NETWORK_UNREACHABLE"
+    assert elapsed <= bound, f"{elapsed:.1f}s, bound {bound}s"
+
+
 def test_each_probe_mode_in_busybox(env, docker_client):
     """The one sh probe in its three modes, in the busybox test container."""
     web_port = port()

@@ -36,6 +36,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.invento
     Cutoff,
     find_orphans,
 )
+from ansible_collections.argusai.resilience.plugins.module_utils.deadline import Deadline
 from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import NotFound
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import (
     ArgusError,
@@ -163,6 +164,7 @@ class OrphanCleaner:
         self.events = events
         self._sleep = sleep
         self._monotonic = monotonic
+        self._in_progress: Deadline | None = None  # fixed by the first wait for another remover
 
     # -- detection -----------------------------------------------------------------------------
 
@@ -192,17 +194,24 @@ class OrphanCleaner:
             self.api.remove_volume(resource["id"])
 
     def _wait_gone(self, container_id: str) -> bool:
-        """True once a container another remover is removing has disappeared."""
-        deadline = self._monotonic() + self.options.in_progress_wait
+        """True once a container another remover is removing has disappeared.
+
+        The waits of one cleanup share one deadline, fixed when the first of them starts: however
+        many containers the other remover holds, the cleanup waits ``in_progress_wait`` at most.
+        (Threads racing to fix it fix the same moment, give or take microseconds.)
+        """
+        if self._in_progress is None:
+            self._in_progress = Deadline(self.options.in_progress_wait, self._monotonic)
+        deadline = self._in_progress
         while True:
             try:
                 self.api.inspect_container(container_id)
             except Exception as exc:  # noqa: BLE001 - only "gone" ends the wait early
                 if _is_not_found(exc):
                     return True
-            if self._monotonic() >= deadline:
+            if deadline.expired():
                 return False
-            self._sleep(IN_PROGRESS_POLL_SECONDS)
+            self._sleep(deadline.cap(IN_PROGRESS_POLL_SECONDS))
 
     def _attached_containers(self, network_id: str) -> list[str]:
         """Names of the containers still attached to a network (for the error details)."""

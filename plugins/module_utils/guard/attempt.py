@@ -1,12 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ArgusAI
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One attempt of a container, watched to its end: stable (None) or a Failure.
+"""One attempt of a container, watched to its end: stable or failed, and when.
 
-One attempt = one run of the container from ``State.StartedAt``. It succeeds when the container
+One attempt = one run of the container from ``State.StartedAt``. It is stable when the container
 is running, healthy if it has a healthcheck (within ``startup_timeout``), and then stays so for
-``stable_seconds``. It fails when the container dies (``die`` event), turns ``unhealthy`` or is
-not healthy in time. Watching uses the container's Docker events (event_stream).
+``stable_seconds``. A stable run is watched on to the end of the guard's watch window. It fails
+when the container dies (``die`` event), turns ``unhealthy`` or is not healthy in time. Watching
+uses the container's Docker events (event_stream); every wait ends at a time fixed from Docker's
+own timestamps and the options, never moved by what the wait sees.
 """
 
 from __future__ import annotations
@@ -34,12 +36,28 @@ class Failure:
     oom_event: bool = False
 
 
+@dataclass
+class Attempt:
+    """One run as watched: from when its events count, when it was stable, and how it ended."""
+
+    since_ns: int  # events and logs of the run are read from here
+    stable_ns: int | None = None  # when it had been up (and healthy) for stable_seconds; None: failed before
+    failure: Failure | None = None  # None: stable, and still up at the end of the watch
+
+
+def _ns(seconds: float) -> int:
+    return int(seconds * 1e9)
+
+
 def watch_attempt(
-    stream: EventStream, spec: ContainerSpec, container: Any, since_ns: int | None
-) -> tuple[Failure | None, int | None]:
-    """Watch the current run until it is stable (None) or failed; returns it with its start time.
+    stream: EventStream, spec: ContainerSpec, container: Any, since_ns: int | None, window_end_ns: int | None = None
+) -> Attempt:
+    """Watch the current run until it fails, or is stable and the watch window is over.
 
     ``since_ns``: taken just before the start call (a quick death can precede ``StartedAt``).
+    ``window_end_ns``: the end of the guard's watch window, fixed when the container was first
+    stable; None before that, when the window is ``watch_seconds`` from this run's stable moment.
+    A run is always watched until it is stable, even past the window.
     """
     container.reload()
     state = container.attrs.get("State") or {}
@@ -47,30 +65,34 @@ def watch_attempt(
     since_ns = since_ns or started_ns
     if not state.get("Running"):  # already gone: its events still tell when, and Docker's oom word
         kind, at_ns, oom = stream.watch(container.id, since_ns, time.time_ns(), want_healthy=False)
-        return Failure(diagnostics.DIED, at_ns if kind == diagnostics.DIED else time.time_ns(), oom), since_ns
-    stable_from = started_ns
+        return Attempt(
+            since_ns, failure=Failure(diagnostics.DIED, at_ns if kind == diagnostics.DIED else time.time_ns(), oom)
+        )
+    healthy_ns = started_ns
     if spec.healthcheck is not None:
-        until = started_ns + int(spec.startup_timeout * 1e9)
-        kind, at_ns, oom = stream.watch(container.id, since_ns, until, want_healthy=True)
+        kind, at_ns, oom = stream.watch(
+            container.id, since_ns, started_ns + _ns(spec.startup_timeout), want_healthy=True
+        )
         if kind == HEALTHY:
-            stable_from = at_ns
+            healthy_ns = at_ns
         elif kind != TIMEOUT:
-            return Failure(kind, at_ns, oom), since_ns
+            return Attempt(since_ns, failure=Failure(kind, at_ns, oom))
         else:
             container.reload()
             health = ((container.attrs.get("State") or {}).get("Health") or {}).get("Status")
             if health != "healthy":
-                return Failure(diagnostics.NOT_HEALTHY_IN_TIME, time.time_ns(), oom), since_ns
-            stable_from = time.time_ns()
-    failure = watch_window(stream, container, min(since_ns, stable_from), spec.stable_seconds, stable_from)
-    return failure, since_ns
+                return Attempt(since_ns, failure=Failure(diagnostics.NOT_HEALTHY_IN_TIME, time.time_ns(), oom))
+            healthy_ns = time.time_ns()
+    stable_ns = healthy_ns + _ns(spec.stable_seconds)
+    window_end_ns = stable_ns + _ns(spec.watch_seconds) if window_end_ns is None else window_end_ns
+    failure = watch_until(stream, container, min(since_ns, healthy_ns), max(stable_ns, window_end_ns))
+    if failure is not None and failure.at_ns < stable_ns:
+        return Attempt(since_ns, failure=failure)
+    return Attempt(since_ns, stable_ns, failure)
 
 
-def watch_window(
-    stream: EventStream, container: Any, since_ns: int, seconds: float, from_ns: int | None = None
-) -> Failure | None:
-    """No death for ``seconds`` from ``from_ns`` (default ``since_ns``); events read from ``since_ns``."""
-    until_ns = (from_ns or since_ns) + int(seconds * 1e9)
+def watch_until(stream: EventStream, container: Any, since_ns: int, until_ns: int) -> Failure | None:
+    """No death (nor ``unhealthy``) until ``until_ns``; events read from ``since_ns``."""
     kind, at_ns, oom = stream.watch(container.id, since_ns, until_ns, want_healthy=False)
     if kind != TIMEOUT:
         return Failure(kind, at_ns, oom)

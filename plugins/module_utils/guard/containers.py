@@ -21,6 +21,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.guard import di
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.outcome import GuardOutcome
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.spec import CONFIG_HASH, ContainerSpec, PortSpec
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import (
+    PROJECT,
     RUN_ID,
     SERVICE,
     is_managed,
@@ -88,12 +89,24 @@ class Containers:
         except NotFound:
             return None
         if not is_managed(container.labels, self.project):
+            owner = (container.labels or {}).get(PROJECT) if is_managed(container.labels) else None
+            if owner:
+                whose = f"belongs to project {owner!r}"
+            elif is_managed(container.labels):
+                whose = "carries no argusai.project label"
+            else:
+                whose = "is not managed by this collection (no argusai.managed=true label)"
             raise ArgusError(
                 "INVALID_INPUT",
-                f"a container named {name!r} exists and is not managed by project {self.project!r} "
-                "(no argusai.managed/argusai.project labels); it is never modified: choose another name "
-                "or remove it yourself",
-                {"field": "name", "value": name, "cause": "name_taken", "container_id": container.id},
+                f"a container named {name!r} exists and {whose}, not project {self.project!r}; it is never "
+                "modified: choose another name or remove it yourself",
+                {
+                    "field": "name",
+                    "value": name,
+                    "cause": "name_taken",
+                    "container_id": container.id,
+                    "owner_project": owner,
+                },
             )
         return container
 

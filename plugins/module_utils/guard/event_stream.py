@@ -6,21 +6,26 @@
 ``EventStream(client).watch(container_id, since_ns, until_ns, want_healthy)`` asks the daemon for
 the container's ``die``, ``oom`` and ``health_status`` events in [since, until] and returns the
 first one that ends the watch (a death, ``unhealthy``, or ``healthy`` when wanted), else a timeout
-at ``until``. The daemon itself ends the stream at ``until``; a read timeout just beyond it makes
-sure that a frozen daemon cannot hang the guard.
+at ``until``. The daemon itself ends the stream at ``until``. The watch returns by ``until`` plus
+WATCHDOG_SLACK_SECONDS whatever the daemon does: the stream is read in a helper thread, and a
+stream still open then (a frozen daemon, or one that keeps sending events past ``until``) fails
+the watch with DOCKER_UNAVAILABLE (cause ``timeout``).
 """
 
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import time
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
+from ansible_collections.argusai.resilience.plugins.module_utils.deadline import Deadline
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, from_exception
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.diagnostics import DIED, UNHEALTHY
 
-WATCHDOG_SLACK_SECONDS = 30.0  # the daemon ends the stream at ``until``; silence beyond it means a hang
+WATCHDOG_SLACK_SECONDS = 30.0  # the daemon ends the stream at ``until``; still open beyond it means a hang
 WATCHED_EVENTS = ["die", "oom", "health_status"]
 
 # Sighting kinds besides diagnostics.DIED and diagnostics.UNHEALTHY.
@@ -56,7 +61,8 @@ def _docker_ts(nanos: int) -> str:
 def first_event(lines: Iterable[bytes | str], since_ns: int, until_ns: int, want_healthy: bool) -> Sighting:
     """The first of the stream's JSON ``lines`` that ends the watch, else TIMEOUT at ``until_ns``.
 
-    Events dated before ``since_ns`` are skipped. Bad JSON raises ValueError.
+    Events dated before ``since_ns`` are skipped; one dated after ``until_ns`` ends the watch (the
+    daemon should have closed the stream). Bad JSON raises ValueError.
     """
     oom = False
     for line in lines:
@@ -66,6 +72,8 @@ def first_event(lines: Iterable[bytes | str], since_ns: int, until_ns: int, want
         at_ns = int(event.get("timeNano") or 0)
         if at_ns and at_ns < since_ns:
             continue
+        if at_ns > until_ns:
+            break
         action = event.get("Action") or event.get("status") or ""
         if action == "oom":
             oom = True
@@ -87,30 +95,48 @@ class EventStream:
         self.client = client
 
     def watch(self, container_id: str, since_ns: int, until_ns: int, want_healthy: bool = False) -> Sighting:
-        """Read the container's events in [since, until] until one ends the watch (see first_event)."""
-        response = self._open(container_id, since_ns, until_ns)
+        """Read the container's events in [since, until] until one ends the watch (see first_event).
+
+        Returns (or raises) by ``until`` (now, for a past window) plus WATCHDOG_SLACK_SECONDS.
+        """
+        deadline = Deadline(max(0.0, (until_ns - time.time_ns()) / 1e9) + WATCHDOG_SLACK_SECONDS)
+        response = self._open(container_id, since_ns, until_ns, deadline)
+        read: queue.Queue[Sighting | Exception] = queue.Queue(maxsize=1)
+
+        def reader() -> None:
+            try:
+                read.put(first_event(response.iter_lines(), since_ns, until_ns, want_healthy))
+            except Exception as exc:  # noqa: BLE001 - handed to the watching thread
+                read.put(exc)
+
+        # A read timeout bounds each read, not the stream: a daemon that keeps sending would keep a
+        # reader in this thread forever. The reader thread is abandoned at the deadline instead.
+        threading.Thread(target=reader, name="argus-events", daemon=True).start()
         try:
-            return first_event(response.iter_lines(), since_ns, until_ns, want_healthy)
-        except (ValueError, OSError) as exc:  # bad JSON; requests' errors (a stalled read) are OSErrors
-            raise from_exception(exc, "the Docker events stream of the container broke off or stalled") from exc
+            outcome = read.get(timeout=deadline.remaining())
+        except queue.Empty:
+            outcome = TimeoutError(f"the daemon had not ended the stream {WATCHDOG_SLACK_SECONDS:g} s after its end")
         finally:
             response.close()
+        if isinstance(outcome, (ValueError, OSError)):  # bad JSON; requests' errors (a stalled read) are OSErrors
+            raise from_exception(outcome, "the Docker events stream of the container broke off or stalled") from outcome
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
-    def _open(self, container_id: str, since_ns: int, until_ns: int) -> Any:
+    def _open(self, container_id: str, since_ns: int, until_ns: int, deadline: Deadline) -> Any:
         """GET /events for one container in [since, until], as a streamed response.
 
         The SDK's ``events()`` sends the request without any timeout; a frozen daemon would hang the
-        guard forever. Here the read timeout is the time left until ``until`` plus a slack: the
-        daemon closes the stream at ``until``, so silence beyond that means it is stuck.
+        guard forever. Here each read waits at most until the watch's deadline.
         """
         api = self.client.api
         filters = {"type": ["container"], "container": [container_id], "event": WATCHED_EVENTS}
-        read_timeout = max(0.0, (until_ns - time.time_ns()) / 1e9) + WATCHDOG_SLACK_SECONDS
         response = api.get(
             f"{api.base_url}/v{api.api_version}/events",
             params={"since": _docker_ts(since_ns), "until": _docker_ts(until_ns), "filters": json.dumps(filters)},
             stream=True,
-            timeout=(api.timeout, read_timeout),
+            timeout=(api.timeout, deadline.remaining()),
         )
         if response.status_code >= 400:
             text = response.text[:300]

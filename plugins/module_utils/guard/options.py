@@ -50,15 +50,17 @@ HEALTHCHECK_OPTIONS = (
 # container, and a container may override each one.
 TUNING_OPTIONS = (
     Option("max_restarts", "int",
-           ("Restarts after consecutive failed attempts before the guard gives up with "
-            "C(CONTAINER_RESTART_EXHAUSTED). V(0) reports the first failure with its own code (C(CONTAINER_CRASH), "
-            "C(CONTAINER_OOM), C(HEALTH_CHECK_TIMEOUT))."),
+           ("Restarts the guard makes in one call before it gives up with C(CONTAINER_RESTART_EXHAUSTED). Every "
+            "failed run counts, also one that had been stable (see O(watch_seconds)). V(0) reports the first failure "
+            "with its own code (C(CONTAINER_CRASH), C(CONTAINER_OOM), C(HEALTH_CHECK_TIMEOUT))."),
            default=3, minimum=0, maximum=100),
     Option("backoff", "str",
-           ("V(exponential) waits O(backoff_initial_ms) * 2^(n-1) before restart n, V(linear) "
-            "O(backoff_initial_ms) * n; both are capped at O(backoff_max_ms). The delay runs from the container's "
-            "death to it running again (the start is issued early by what the last start took).",
-            "A stable run (see O(watch_seconds)) starts the schedule and the restart count over."),
+           ("V(exponential) waits O(backoff_initial_ms) * 2^(n-1) before a restart, V(linear) "
+            "O(backoff_initial_ms) * n, where n counts the failed runs since the last stable one; both are capped at "
+            "O(backoff_max_ms). The delay runs from the container's death to it running again (the start is issued "
+            "early by what the last start took).",
+            "After a stable run the schedule starts over, as with dockerd's restart policies; the restart count does "
+            "not (see O(max_restarts))."),
            default="exponential", choices=BACKOFF_STRATEGIES),
     Option("backoff_initial_ms", "int", "First backoff delay in milliseconds.", default=1000, minimum=0,
            maximum=3_600_000),
@@ -74,9 +76,9 @@ TUNING_OPTIONS = (
            "Seconds from the start within which a container with a healthcheck must become C(healthy).",
            default=60, minimum=0.1, maximum=86400),
     Option("watch_seconds", "float",
-           ("Keep watching this many seconds after the container became stable; a failure in that window is "
-            "restarted like any other, with the backoff and restart count starting over (the run before it was "
-            "stable)."),
+           ("Keep watching this many seconds after the container first became stable (a window fixed then). A "
+            "failure in that window is restarted like any other and counts toward O(max_restarts); a run restarted "
+            "in the window is watched until it is stable, also past the window's end."),
            default=0, minimum=0, maximum=86400),
     Option("stop_timeout", "int",
            "Seconds to wait for a graceful stop before an unhealthy container is killed and restarted.",

@@ -7,11 +7,13 @@ Each attempt is watched to its end (attempt.watch_attempt). On a failure the dia
 captured first (diagnostics.capture), the attempt is classified (CONTAINER_OOM,
 HEALTH_CHECK_TIMEOUT, CONTAINER_CRASH), the backoff delay (backoff.delay_ms) is waited, and the
 same container is started again (the delay runs from the death, as Docker dated it, to the
-container running again: the start is issued early by the last start's latency), up to
-``max_restarts`` consecutive failures. A stable run resets both the backoff and the count
-(``watch_seconds`` keeps watching after the first stable run). Exhaustion raises
-CONTAINER_RESTART_EXHAUSTED with the whole history; the container is left for inspection unless
-``remove_on_failure``.
+container running again: the start is issued early by the last start's latency).
+
+Why it always ends: at most ``max_restarts`` restarts per call, however many of the runs were
+stable (a stable run only sends the backoff back to its first delay, as dockerd does), and the
+watch window (``watch_seconds``) is fixed when the container is first stable; docs/guard.md gives
+the resulting bound. Exhaustion raises CONTAINER_RESTART_EXHAUSTED with the whole history; the
+container is left for inspection unless ``remove_on_failure``.
 
 Only containers labeled ``argusai.managed=true`` for the same project are ever modified (containers).
 """
@@ -28,7 +30,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.backoff import 
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, from_exception
 from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
 from ansible_collections.argusai.resilience.plugins.module_utils.guard import diagnostics
-from ansible_collections.argusai.resilience.plugins.module_utils.guard.attempt import watch_attempt, watch_window
+from ansible_collections.argusai.resilience.plugins.module_utils.guard.attempt import watch_attempt
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.containers import Containers, describe
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.event_stream import EventStream
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.outcome import (
@@ -174,13 +176,16 @@ class ContainerGuardian:
 
     # ------------------------------------------------------------------ supervision
     def _supervise(self, spec: ContainerSpec, container: Any, outcome: GuardOutcome) -> None:
-        consecutive = 0
+        window_end_ns: int | None = None  # fixed when the container is first stable
+        unstable = 0  # failed runs since the last stable one: the position in the backoff schedule
         secrets = tuple(spec.env.values())
-        while True:
-            failure, started_ns = watch_attempt(self.stream, spec, container, outcome.run_since_ns)
-            if failure is None and spec.watch_seconds > 0:
-                consecutive = 0  # a stable run: the backoff and the restart count start over
-                failure = watch_window(self.stream, container, time.time_ns(), spec.watch_seconds)
+        while True:  # each round ends in success, a give-up, or one more of the max_restarts restarts
+            attempt = watch_attempt(self.stream, spec, container, outcome.run_since_ns, window_end_ns)
+            failure = attempt.failure
+            if attempt.stable_ns is not None:
+                unstable = 0
+                if window_end_ns is None:
+                    window_end_ns = attempt.stable_ns + int(spec.watch_seconds * 1e9)
             if failure is None:
                 container.reload()
                 outcome.container = describe(container)
@@ -189,10 +194,11 @@ class ContainerGuardian:
                 if outcome.attempts:
                     self._emit("restart_success", spec, container, outcome, final_status=outcome.final_status)
                 return
-            since = started_ns / 1e9 if started_ns else None
-            diag = diagnostics.capture(container, since=since, oom_event=failure.oom_event, secrets=secrets)
+            diag = diagnostics.capture(
+                container, since=attempt.since_ns / 1e9, oom_event=failure.oom_event, secrets=secrets
+            )
             code, cause = diagnostics.classify(diag, failure.kind)
-            consecutive += 1
+            unstable += 1
             entry: dict[str, Any] = {
                 "attempt": len(outcome.attempts) + 1,
                 "reason": code,
@@ -203,10 +209,10 @@ class ContainerGuardian:
                 "diagnostics": diag,
             }
             outcome.attempts.append(entry)
-            if consecutive > spec.max_restarts:
+            if len(outcome.attempts) > spec.max_restarts:
                 self._give_up(spec, container, outcome, code, diag)
             entry["delay_ms"] = delay_ms(
-                consecutive, spec.backoff, spec.backoff_initial_ms, spec.backoff_max_ms, spec.jitter, self.rng
+                unstable, spec.backoff, spec.backoff_initial_ms, spec.backoff_max_ms, spec.jitter, self.rng
             )
             self.events.emit(
                 "restart_attempt",
@@ -244,6 +250,9 @@ class ContainerGuardian:
             "container_name": spec.name,
             "container_id": container.id,
             "last_reason": code,
+            # what a raise_memory_limit action needs, without reading the history
+            "memory_limit_bytes": (container.attrs.get("HostConfig") or {}).get("Memory") or None,
+            "oom_attempts": sum(1 for attempt in outcome.attempts if attempt["reason"] == "CONTAINER_OOM"),
             "restart_history": outcome.restart_history,
         }
         if spec.max_restarts == 0:  # no restart was asked for: the attempt's own code is the answer

@@ -6,9 +6,11 @@
 From inside the test container (``docker exec``), each target's name is resolved through Docker's
 embedded DNS, the address is checked against the containers attached to the network (nothing
 else is ever probed), and a TCP connection is opened to the port. Targets run concurrently in
-threads; each retries until ``wait_seconds`` (services may still be starting) and each probe step
-is bounded by ``probe_timeout``. Each Docker API request (inspect, exec) is bounded by the
-client's timeout, which must outlast one probe (``options.validate_options``).
+threads; each retries until ``wait_seconds`` (services may still be starting), one deadline fixed
+for all targets before the first probe: no attempt starts after it, so the run ends within
+``wait_seconds`` plus one attempt per round of workers. Each probe step is bounded by
+``probe_timeout``; each Docker API request (inspect, exec) by the client's timeout, which must
+outlast one probe (``options.validate_options``).
 
 The probe adapts to what the test container has (detected once, by one exec; ``prober`` runs the
 scripts of ``probe_scripts``):
@@ -32,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ansible_collections.argusai.resilience.plugins.module_utils.backoff import delay_ms
+from ansible_collections.argusai.resilience.plugins.module_utils.deadline import Deadline
 from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import NotFound
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, invalid_input, utc_now
 from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
@@ -197,8 +200,8 @@ class NetworkVerifier:
             result.update(status=PROBE_UNAVAILABLE, reachable=None, latency_ms=None, error=connection.error)
         return False
 
-    def check_target(self, kit: ProbeKit, target: Target, deadline: float) -> dict[str, Any]:
-        """Probe one target until it answers or ``deadline`` passes."""
+    def check_target(self, kit: ProbeKit, target: Target, deadline: Deadline) -> dict[str, Any]:
+        """Probe one target until it answers or ``deadline`` passes (no attempt starts after it)."""
         result = new_result(target)
         result["probe"] = kit.method
         attempt = 0
@@ -207,8 +210,7 @@ class NetworkVerifier:
             started = self.clock()
             final = self._attempt(kit, target, result)
             result["attempts"] = attempt
-            remaining = deadline - self.clock()
-            last = final or remaining <= 0
+            last = final or deadline.expired()
             self.events.emit(
                 "network_check",
                 service=target.name,
@@ -227,7 +229,7 @@ class NetworkVerifier:
             )
             if last:
                 break
-            self.sleep(min(delay_ms(attempt, "exponential", RETRY_INITIAL_MS, RETRY_MAX_MS) / 1000.0, remaining))
+            self.sleep(deadline.cap(delay_ms(attempt, "exponential", RETRY_INITIAL_MS, RETRY_MAX_MS) / 1000.0))
         if result["status"] == DNS_FAILED:
             result["hint"] = self._dns_hint(target.host)
         return result
@@ -275,7 +277,7 @@ class NetworkVerifier:
                         error=unavailable,
                     )
             else:
-                deadline = self.clock() + self.options.wait_seconds
+                deadline = Deadline(self.options.wait_seconds, self.clock)  # one for all: queued targets get no more
                 workers = max(1, min(self.options.max_workers, len(targets)))
                 with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argus-net") as pool:
                     results = list(pool.map(lambda t: self.check_target(kit, t, deadline), targets))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import threading
 import time
 
 import pytest
@@ -112,7 +114,7 @@ def test_watch_sends_one_bounded_request_for_that_container_and_closes_it():
 def test_watch_of_a_past_window_still_waits_the_slack():
     stream, api = stream_of(FakeResponse())
     assert stream.watch("c1", SINCE, UNTIL) == Sighting(TIMEOUT, UNTIL, False)
-    assert api.requests[0]["timeout"][1] == WATCHDOG_SLACK_SECONDS
+    assert api.requests[0]["timeout"][1] == pytest.approx(WATCHDOG_SLACK_SECONDS, abs=0.5)
 
 
 def test_refused_request_is_a_docker_api_error():
@@ -133,3 +135,72 @@ def test_bad_json_or_a_stalled_read_is_reported_and_the_stream_closed(broken):
         stream.watch("c1", SINCE, UNTIL)
     assert "events stream of the container broke off or stalled" in raised.value.message
     assert response.closed
+
+
+class EndlessResponse(FakeResponse):
+    """A daemon that never ends the stream: it trickles ``events()`` forever, or stays silent."""
+
+    def __init__(self, events=None):
+        super().__init__()
+        self.events = events
+
+    def iter_lines(self):
+        if self.events is None:
+            threading.Event().wait(3600)  # frozen: not a byte, ever
+        for event in self.events():
+            if self.closed:
+                return
+            time.sleep(0.01)
+            yield json.dumps(event).encode()
+
+
+@pytest.fixture
+def short_slack(monkeypatch):
+    from ansible_collections.argusai.resilience.plugins.module_utils.guard import event_stream
+
+    monkeypatch.setattr(event_stream, "WATCHDOG_SLACK_SECONDS", 0.5)
+    return 0.5
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        None,  # a frozen daemon
+        # events that never end the watch (healthy while not waited for, oom without a death), replayed
+        # forever with a date inside the window
+        lambda since: (
+            {"Action": action, "timeNano": since + 1} for action in itertools.cycle(["oom", "health_status: healthy"])
+        ),
+    ],
+    ids=["silent", "trickling"],
+)
+def test_a_stream_the_daemon_never_ends_fails_the_watch_at_its_deadline(short_slack, events):
+    since = time.time_ns()
+    response = EndlessResponse(events and (lambda: events(since)))
+    stream, _api = stream_of(response)
+    started = time.monotonic()
+    until = since + 500_000_000
+    with pytest.raises(ArgusError) as raised:
+        stream.watch("c1", since, until)
+    elapsed = time.monotonic() - started
+    assert raised.value.code == "DOCKER_UNAVAILABLE" and raised.value.details["cause"] == "timeout"
+    assert 0.9 <= elapsed < 0.5 + short_slack + 0.5, elapsed  # until + slack, not later
+    assert response.closed
+
+
+def test_events_dated_after_until_end_the_watch():
+    """A daemon that ignores ``until`` and keeps streaming: the first later event is the end."""
+    later = ({"Action": "health_status: healthy", "timeNano": UNTIL + n} for n in itertools.count(1))
+    assert first_event((json.dumps(e).encode() for e in later), SINCE, UNTIL, want_healthy=False) == Sighting(
+        TIMEOUT, UNTIL, False
+    )
+
+
+def test_events_that_go_on_past_until_end_the_watch_at_until(short_slack):
+    """Events dated now, forever (a daemon that ignores ``until``): the watch ends when they pass it."""
+    response = EndlessResponse(lambda: ({"Action": "oom", "timeNano": time.time_ns()} for _n in itertools.count()))
+    stream, _api = stream_of(response)
+    started = time.monotonic()
+    until = time.time_ns() + 300_000_000
+    assert stream.watch("c1", time.time_ns(), until) == Sighting(TIMEOUT, until, True)
+    assert time.monotonic() - started < 0.3 + short_slack

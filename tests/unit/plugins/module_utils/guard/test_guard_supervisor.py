@@ -80,7 +80,11 @@ class FakeResponse:
 
 
 class FakeAPI:
-    """``events`` plays a script: one entry per events() call, each a list of actions."""
+    """``events`` plays a script: one entry per events() call, each a list of actions.
+
+    An action happens when the call is made; ``<action>@end`` happens at the end of the watched
+    window (``until``), e.g. a death after the run had been stable.
+    """
 
     def __init__(self, client):
         self.client = client
@@ -103,13 +107,18 @@ class FakeAPI:
         if not actions:  # like the daemon: nothing happens until ``until``
             time.sleep(min(2.0, max(0.0, float(until) - time.time())))
         for action in actions:
+            action, at_end, _unused = action.partition("@end")
+            if at_end:
+                time.sleep(max(0.0, float(until) - time.time()))
+            seconds, _dot, nanos = until.partition(".")
+            at_ns = int(seconds) * 10**9 + int(nanos) if at_end else time.time_ns()
             if action in ("die", "oom-die"):
                 container.die(oom=action == "oom-die")
                 if action == "oom-die":
-                    out.append({"Action": "oom", "timeNano": time.time_ns()})
-                out.append({"Action": "die", "timeNano": time.time_ns()})
+                    out.append({"Action": "oom", "timeNano": at_ns})
+                out.append({"Action": "die", "timeNano": at_ns})
             else:
-                out.append({"Action": action, "timeNano": time.time_ns()})
+                out.append({"Action": action, "timeNano": at_ns})
         return FakeResponse(out)
 
     def create_host_config(self, **kwargs):
@@ -125,6 +134,7 @@ class FakeAPI:
         self.client.created.append(kwargs)
         cid = f"id{len(self.client.created)}"
         container = FakeContainer(self.client, cid, kwargs["name"], kwargs["labels"])
+        container.attrs["HostConfig"] = {"Memory": kwargs["host_config"].get("mem_limit") or 0}
         self.client.containers.add(container)
         return {"Id": cid}
 
@@ -253,6 +263,23 @@ def test_oom_event_classifies_oom_and_zero_restarts_keep_the_code():
     outcome = guard.ensure(spec(max_restarts=0, memory="8m"))
     assert outcome.error.code == "CONTAINER_OOM"
     assert outcome.error.details["diagnostics"]["oom_killed"] is True
+    details = outcome.error.details
+    assert (details["container_name"], details["memory_limit_bytes"], details["oom_attempts"]) == ("web", 8 << 20, 1)
+
+
+def test_exhaustion_carries_what_a_raise_memory_limit_action_needs():
+    client = FakeClient()
+    client.api.script = [["oom-die"], ["die"], ["oom-die"]]
+    guard, _unused = make(client)
+    outcome = guard.ensure(spec(max_restarts=2, memory="8m"))
+    details = outcome.error.details
+    assert outcome.error.code == "CONTAINER_RESTART_EXHAUSTED" and details["last_reason"] == "CONTAINER_OOM"
+    assert (details["container_name"], details["memory_limit_bytes"], details["oom_attempts"]) == ("web", 8 << 20, 2)
+    client = FakeClient()
+    client.api.script = [["die"]]
+    guard, _unused = make(client)
+    details = guard.ensure(spec(max_restarts=0)).error.details
+    assert (details["memory_limit_bytes"], details["oom_attempts"]) == (None, 0)  # no limit: null
 
 
 def test_unhealthy_is_health_check_timeout():
@@ -263,14 +290,64 @@ def test_unhealthy_is_health_check_timeout():
     assert outcome.error.code == "HEALTH_CHECK_TIMEOUT" and outcome.error.details["diagnostics"]["status"] == "running"
 
 
-def test_backoff_resets_after_a_stable_run():
+def test_backoff_resets_after_a_stable_run_but_the_restart_count_does_not():
     client = FakeClient()
-    # run 1 dies; run 2 is stable, then dies while watched; run 3 stable and survives the watch
-    client.api.script = [["die"], [], ["die"], [], []]
+    # run 1 dies at once; run 2 is stable, then dies in the watch window; run 3 outlives the window
+    client.api.script = [["die"], ["die@end"], []]
     guard, _unused = make(client)
-    outcome = guard.ensure(spec(max_restarts=1, watch_seconds=0.01))
+    outcome = guard.ensure(spec(max_restarts=2, watch_seconds=0.2))
     assert outcome.error is None, outcome.error and outcome.error.message
-    assert [a["delay_ms"] for a in outcome.attempts] == [100, 100]  # not 200: the count started over
+    assert [a["delay_ms"] for a in outcome.attempts] == [100, 100]  # not 200: the backoff started over
+    # the same runs with one restart fewer allowed: the crash after the stable run counts
+    client = FakeClient()
+    client.api.script = [["die"], ["die@end"], []]
+    guard, _unused = make(client)
+    outcome = guard.ensure(spec(max_restarts=1, watch_seconds=0.2))
+    assert outcome.error.code == "CONTAINER_RESTART_EXHAUSTED" and len(outcome.attempts) == 2
+
+
+def guard_bound(options) -> float:
+    """The documented bound of one container's supervision (docs/guard.md), for the options of ``spec``."""
+    s = spec(**options)
+    run = (s.startup_timeout if s.healthcheck else 0) + s.stable_seconds
+    delays = sum(min(s.backoff_initial_ms * 2**k, s.backoff_max_ms) for k in range(s.max_restarts)) / 1000
+    return (s.max_restarts + 1) * run + s.watch_seconds + delays + s.max_restarts * s.stop_timeout
+
+
+FLAPPING = {
+    # issue 14: up long enough to be stable, then dead, forever
+    "crashes_after_each_stable_run": ([["die@end"]] * 50, {}),
+    # healthy, then unhealthy once stable, forever
+    "health_flips_after_each_stable_run": (
+        [["health_status: healthy"], ["health_status: unhealthy@end"]] * 50,
+        {"healthcheck": {"test": "true"}, "startup_timeout": 0.3},
+    ),
+    # healthy, then unhealthy before it is stable, forever
+    "health_flips_before_it_is_stable": (
+        [["health_status: healthy"], ["health_status: unhealthy"]] * 50,
+        {"healthcheck": {"test": "true"}, "startup_timeout": 0.3},
+    ),
+    # never healthy in time, forever
+    "never_healthy": ([["health_status: starting"]] * 50, {"healthcheck": {"test": "true"}, "startup_timeout": 0.1}),
+}
+
+
+@pytest.mark.parametrize("case", FLAPPING)
+def test_a_service_that_flaps_forever_ends_within_its_bound(case):
+    script, extra = FLAPPING[case]
+    options = dict({"max_restarts": 2, "stable_seconds": 0.1, "watch_seconds": 0.5, "stop_timeout": 0}, **extra)
+    client = FakeClient()
+    client.api.script = list(script)
+    guard, _unused = make(client)
+    started = time.monotonic()
+    outcome = guard.ensure(spec(**options))
+    elapsed = time.monotonic() - started
+    assert outcome.error.code == "CONTAINER_RESTART_EXHAUSTED", outcome.error
+    assert len(outcome.attempts) == 3 and client.containers.get("web").starts == 3
+    assert elapsed <= guard_bound(options), (elapsed, guard_bound(options))
+    # every run after the first stable one starts the backoff over; runs that never were stable climb it
+    climbs = case in ("health_flips_before_it_is_stable", "never_healthy")
+    assert [a["delay_ms"] for a in outcome.attempts] == ([100, 200, None] if climbs else [100, 100, None])
 
 
 def test_idempotence_plan():
@@ -302,7 +379,18 @@ def test_foreign_container_is_never_touched():
     for state in ("started", "absent"):
         outcome = guard.ensure(spec(state=state))
         assert outcome.error.code == "INVALID_INPUT" and outcome.error.details["cause"] == "name_taken"
+        assert "no argusai.managed=true label" in outcome.error.message
     assert not foreign.removed and foreign.starts == 0
+
+
+def test_a_name_taken_by_another_project_names_it():
+    client = FakeClient()
+    other = FakeContainer(client, "o1", "web", {"argusai.managed": "true", "argusai.project": "billing"})
+    client.containers.add(other)
+    guard, _unused = make(client)
+    error = guard.ensure(spec()).error
+    assert "belongs to project 'billing', not project 'shop'" in error.message
+    assert error.details["owner_project"] == "billing" and not other.removed and other.starts == 0
 
 
 def test_missing_image_is_image_not_found():
@@ -321,3 +409,39 @@ def test_list_runs_concurrently():
     assert [o.name for o in outcomes] == [f"svc{i}" for i in range(5)]
     assert all(o.error is None for o in outcomes)
     assert elapsed < 0.3 * 5 * 0.6
+
+
+class PortAllocated(Exception):
+    """What the SDK raises when Docker refuses a start: the port is taken."""
+
+    def __init__(self):
+        super().__init__("500 Server Error")
+        self.response = type("Response", (), {"status_code": 500})()
+        self.explanation = (
+            "driver failed programming external connectivity: Bind for 0.0.0.0:8080 failed: port is already allocated"
+        )
+
+
+def test_a_port_taken_again_at_every_start_ends_after_the_port_retries(monkeypatch):
+    """Port re-resolution is a bounded loop: each new port is taken too, by the time Docker binds it."""
+    monkeypatch.setattr(
+        FakeContainer, "start", lambda self: setattr(self, "starts", self.starts + 1) or _raise(PortAllocated())
+    )
+    client = FakeClient()
+    picked = []
+
+    def resolver(spec, port, host_port, exclude):
+        picked.append(host_port + 1)
+        return {"service": spec.name, "original_port": port.host_port, "actual_port": host_port + 1, "reassigned": True}
+
+    guard = ContainerGuardian(
+        client, PROJECT, "run1", EventLog(PROJECT, "run1"), port_resolver=resolver, sleep=lambda s: None
+    )
+    outcome = guard.ensure(spec(ports=[{"container_port": 8080, "host_port": 18080}]))
+    assert outcome.error.code == "PORT_CONFLICT"
+    assert picked == [18081, 18082, 18083] == [18080 + n for n in range(1, containers_mod.MAX_PORT_RETRIES + 1)]
+    assert len(client.created) == containers_mod.MAX_PORT_RETRIES + 1
+
+
+def _raise(exc):
+    raise exc
