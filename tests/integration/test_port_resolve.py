@@ -262,16 +262,21 @@ def test_two_entries_same_port_get_distinct_ports(resolve, unique_project):
 # -- exhaustion -------------------------------------------------------------------------------------------
 
 
-def test_exhaustion_over_five_held_ports(resolve, holders):
+def test_exhaustion_over_five_held_ports(resolve, holders, unique_project):
     port = free_block(6)
     holders(*[f"4:tcp:{p}" for p in range(port, port + 5)])
-    result = resolve({"max_attempts": 5, "ports": [{"name": "api", "port": port}]})
+    # with a project, the fix (a setup rerun of that project) can be offered
+    result = resolve(
+        {"project": unique_project, "run_id": "r1", "max_attempts": 5, "ports": [{"name": "api", "port": port}]}
+    )
     assert result["failed"] is True
     error = result["error"]
     assert error["code"] == "PORT_EXHAUSTION"
     assert error["details"]["range"] == [port, port + 4]
     assert [t["port"] for t in error["details"]["taken"]] == list(range(port, port + 5))
-    assert [s["id"] for s in error["suggested_actions"]][0] == "widen_port_range"
+    fix = error["suggested_actions"][0]
+    assert (fix["id"], fix["kind"]) == ("widen_port_range", "fix")
+    assert fix["extra_vars"]["argus_resilience_overrides"] == {"ports": {"max_attempts": 20}}
     # one more attempt finds the free port right above
     assert PortResolver(max_attempts=6).resolve([{"name": "api", "port": port}]).ports == {"api": port + 5}
 

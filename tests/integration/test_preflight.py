@@ -125,7 +125,13 @@ def test_orphan_of_another_run_degrades(run_module, unique_project, docker_clien
     assert [r["id"] for r in orphans["details"]["resources"]] == [old.id]
     action = orphans["error"]["suggested_actions"][0]
     assert action["playbook"] == "argusai.resilience.preflight"
-    assert action["extra_vars"] == {"argus_project": unique_project, "auto_fix": True}
+    # scoped to the host and kept off the run that reported the orphans
+    assert action["extra_vars"] == {
+        "argus_hosts": "localhost",
+        "argus_project": unique_project,
+        "argus_run_id": "currun",
+        "auto_fix": True,
+    }
     assert current.id not in json.dumps(orphans)
 
     skipped = run_module(MODULE, {"project": unique_project, "run_id": "currun", "skip_orphan_check": True})
