@@ -762,6 +762,32 @@ options:
   docker_host:
     description:
       - The Docker daemon to talk to, for example V(unix:///var/run/docker.sock) or V(tcp://127.0.0.1:2375).
+  daemon_location:
+    description:
+      - 'Where the Docker daemon runs, for the checks that look at the machine itself: host-port probes and free
+        disk space.'
+      - 'V(auto): a unix socket, C(localhost), a loopback address or an address of this machine''s interfaces is
+        this machine, unless the daemon reports another host name than this machine''s (a socket mounted into a
+        container or forwarded from elsewhere); anything else, host names included, is another machine.'
+      - V(local) and V(remote) say it outright, for example for a host name that is this machine, or a socket forwarded
+        from another machine.
+      - On another machine the checks run in a short-lived helper container there (O(probe_image)), or are reported
+        skipped with the reason; they never look at the wrong machine.
+    type: str
+    default: auto
+    choices:
+      - auto
+      - local
+      - remote
+  probe_image:
+    description:
+      - 'Image of the helper container that runs the machine checks when the daemon is on another machine (see O(daemon_location)):
+        host networking to read that machine''s socket tables, the paths to measure mounted read-only. It needs
+        C(sh), C(cat) and C(df); busybox or any distribution image has them.'
+      - It must already be present on that daemon; the module never pulls. When it is missing, the machine checks
+        are reported skipped with the reason.
+    type: str
+    default: busybox:latest
       - When not set, the E(DOCKER_HOST) environment variable is used, else the local socket C(/var/run/docker.sock)
         and then the rootless socket under E(XDG_RUNTIME_DIR).
       - When the daemon cannot be reached, the module fails with C(DOCKER_UNAVAILABLE) and lists every address it
@@ -840,8 +866,10 @@ options:
     default: 2
   disk_paths:
     description:
-      - Absolute paths whose file systems are checked.
-      - Defaults to C(/) and Docker's root directory (from C(docker info)) when the daemon runs on this host.
+      - Absolute paths on the daemon's machine whose file systems are checked.
+      - Defaults to C(/) and Docker's root directory (from C(docker info)).
+      - When the daemon runs on another machine (O(daemon_location)), they are measured there by the helper container;
+        a path that does not exist there makes the check V(skipped) with the daemon's explanation.
     type: list
     elements: path
   skip_disk_check:
@@ -869,6 +897,32 @@ options:
   docker_host:
     description:
       - The Docker daemon to talk to, for example V(unix:///var/run/docker.sock) or V(tcp://127.0.0.1:2375).
+  daemon_location:
+    description:
+      - 'Where the Docker daemon runs, for the checks that look at the machine itself: host-port probes and free
+        disk space.'
+      - 'V(auto): a unix socket, C(localhost), a loopback address or an address of this machine''s interfaces is
+        this machine, unless the daemon reports another host name than this machine''s (a socket mounted into a
+        container or forwarded from elsewhere); anything else, host names included, is another machine.'
+      - V(local) and V(remote) say it outright, for example for a host name that is this machine, or a socket forwarded
+        from another machine.
+      - On another machine the checks run in a short-lived helper container there (O(probe_image)), or are reported
+        skipped with the reason; they never look at the wrong machine.
+    type: str
+    default: auto
+    choices:
+      - auto
+      - local
+      - remote
+  probe_image:
+    description:
+      - 'Image of the helper container that runs the machine checks when the daemon is on another machine (see O(daemon_location)):
+        host networking to read that machine''s socket tables, the paths to measure mounted read-only. It needs
+        C(sh), C(cat) and C(df); busybox or any distribution image has them.'
+      - It must already be present on that daemon; the module never pulls. When it is missing, the machine checks
+        are reported skipped with the reason.
+    type: str
+    default: busybox:latest
       - When not set, the E(DOCKER_HOST) environment variable is used, else the local socket C(/var/run/docker.sock)
         and then the rootless socket under E(XDG_RUNTIME_DIR).
       - When the daemon cannot be reached, the module fails with C(DOCKER_UNAVAILABLE) and lists every address it

@@ -23,6 +23,12 @@ description:
     with what it protects (see the notes and the collection's C(docs/ports.md)).
   - Ports below 1024 are never picked as alternatives; the scan goes upward from the preferred port
     and stops at 65535.
+  - The ports are probed on the daemon's machine. When the daemon runs on another machine
+    (O(daemon_location)), a short-lived helper container there (O(probe_image), host networking)
+    reads that machine's socket tables instead of binding here (once per task, with at most six more
+    Docker requests, each bounded by O(timeout)); when it cannot run, only the ports the daemon
+    publishes and the leases count, the task warns and RV(daemon_machine.checks) is V(skipped) with
+    the reason (see the collection's C(docs/ports.md)).
   - With O(strategy=fail), a taken port fails the task with C(PORT_CONFLICT), naming the pid and
     process name of the holder when they can be found (or the container that publishes it, or the
     run whose lease holds it). A conflict caused only by other runs' leases is C(retryable) and
@@ -95,7 +101,9 @@ mappings:
     occupied_by:
       description:
         - Who held the preferred port, or V(null) when it was free.
-        - C(type) is V(process) (with C(pid) and C(process) when visible), V(container) (with
+        - C(type) is V(process) (with C(pid) and C(process) when visible; on a daemon's machine that is
+          another one, C(uid) and C(host) instead, as the helper container does not see its processes),
+          V(container) (with
           C(container) and C(container_id)), V(request) (an earlier entry, C(service)), V(lease)
           (another run's lease, with C(project), C(run_id), C(service) it was taken for and
           C(expires_in) seconds at the latest), V(time_wait) or V(unknown).
@@ -110,6 +118,36 @@ mappings:
       reassigned: true
       occupied_by: {type: process, pid: 4242, process: nginx}
       protocol: tcp
+daemon_machine:
+  description: Where the ports were probed.
+  returned: success
+  type: dict
+  contains:
+    location:
+      description: V(local) (the daemon runs on the module's machine) or V(remote).
+      type: str
+    docker_host:
+      description: The daemon's address.
+      type: str
+    machine:
+      description: The daemon's machine, as named in messages and in C(occupied_by.host).
+      type: str
+    decided_by:
+      description: Why the daemon is taken to be local or remote (see O(daemon_location)).
+      type: str
+    checks:
+      description: V(local) (bind probes here), V(helper_container) (the socket tables of the daemon's machine,
+        read by a helper container) or V(skipped) (no probe; see C(reason)).
+      type: str
+    probe_image:
+      description: The helper's image, when one ran.
+      type: str
+    reason:
+      description: Why the probes were skipped.
+      type: str
+  sample: {location: remote, docker_host: "tcp://10.217.0.2:2375", machine: 10.217.0.2,
+           decided_by: 10.217.0.2 is not an address of this machine, checks: helper_container,
+           probe_image: "busybox:latest"}
 ports:
   description: Service name to actual port, for templating.
   returned: success
@@ -140,8 +178,10 @@ error:
   type: dict
 """
 
+from ansible_collections.argusai.resilience.plugins.module_utils.machine.location import locate_daemon
 from ansible_collections.argusai.resilience.plugins.module_utils.module_options import (
     DOCKER,
+    MACHINE_CHECKS,
     PORT_RESOLVE,
     PROJECT,
     RUN_ID,
@@ -149,6 +189,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.module_options 
 from ansible_collections.argusai.resilience.plugins.module_utils.module_support import ModuleRun, run_module
 from ansible_collections.argusai.resilience.plugins.module_utils.ports.leases import Owner
 from ansible_collections.argusai.resilience.plugins.module_utils.ports.probe import validate_bind_address
+from ansible_collections.argusai.resilience.plugins.module_utils.ports.remote import port_checks
 from ansible_collections.argusai.resilience.plugins.module_utils.ports.resolver import PortResolver, validate_requests
 
 OPTIONS = (
@@ -167,6 +208,7 @@ OPTIONS = (
             "Without it, the leases of O(project) belong to the project alone (its orphan cleanup releases them).",
         )
     ),
+    *MACHINE_CHECKS,
     *DOCKER,
 )
 
@@ -180,13 +222,20 @@ def core(run: ModuleRun) -> dict:
     # every input is checked before a socket or Docker is touched
     requests = validate_requests(params["ports"])
     bind_address = validate_bind_address(params["bind_address"])
+    client = run.client()
+    location = locate_daemon(client, params["docker_host"], params["daemon_location"])
+    checks = port_checks(client, location, params["probe_image"], params["project"], params["run_id"])
+    if checks.warning:
+        run.warn(checks.warning)
     resolver = PortResolver(
-        client=run.client(),
+        client=client,
         bind_address=bind_address,
         max_attempts=params["max_attempts"],
         events=run.events,
         owner=Owner(params["project"], params["run_id"]),
         lease=not run.check_mode,
+        probe=checks.probe,
+        holder_lookup=checks.holder_lookup,
     )
     resolution = resolver.resolve(requests, params["strategy"])
     for warning in resolution.warnings:
@@ -196,6 +245,7 @@ def core(run: ModuleRun) -> dict:
         "changed": False,
         "mappings": mappings,
         "ports": resolution.ports,
+        "daemon_machine": checks.report,
         "ansible_facts": {"argus_port_mappings": mappings},
     }
 

@@ -71,8 +71,8 @@ report:
         - C(docker_daemon) details have C(runtime) (V(docker) or V(podman)), C(runtime_name),
           C(runtime_version), C(platform), C(server_version), C(api_version), C(docker_root_dir) and
           C(daemon_machine) (C(location) V(local) or V(remote), C(docker_host), C(machine), C(decided_by),
-          and C(checks), how the machine checks ran: V(local), V(helper_container) with C(probe_image), or
-          V(skipped) with C(reason)).
+          and C(checks), how the machine checks ran (V(local), V(helper_container) with C(probe_image), or
+          V(skipped) with C(reason))).
         - C(disk_space) details have C(threshold_gb), C(warn_below_gb), C(paths) (each C(path), C(free_gb),
           C(total_gb), C(status)), C(machine) and C(method) (V(local) or V(helper_container)); when
           skipped for a daemon on another machine, C(reason).

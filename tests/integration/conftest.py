@@ -13,6 +13,9 @@ Fixtures
                                see :func:`execute_module` (facts cache per test)
     run_playbook    (function) run_playbook(path, extra_vars=None, env=None, **kw) -> CompletedProcess
                                see :func:`execute_playbook` (facts cache per test)
+    remote_host     (session)  remote_host.RemoteHost: a second Docker host (its dockerd over TCP, and
+                               inventory host remote1 over SSH with a bare Python); removed at the end
+    remote_project  (function) like unique_project, cleaned up on the remote host's daemon
 
 The plain functions :func:`execute_module` and :func:`execute_playbook` do the same without
 fixtures (``from conftest import execute_module``).
@@ -292,3 +295,20 @@ def run_playbook(argus_facts_dir):
         return execute_playbook(path, extra_vars, env, **kwargs)
 
     return _run
+
+
+from remote_host import remote_host  # noqa: E402,F401 - the session fixture, defined with the host
+
+
+@pytest.fixture
+def remote_project(remote_host):  # noqa: F811 - the fixture imported above
+    """A fresh valid project name; what the remote host's daemon holds of it is removed afterwards."""
+    project = f"it-{secrets.token_hex(5)}"
+    yield project
+    client = remote_host.client()
+    try:
+        problems = remove_project_resources(client, project)
+    finally:
+        client.close()
+    if problems:
+        pytest.fail(f"teardown of project {project} on the remote host left: {problems}", pytrace=False)
