@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, utc_now
+from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, scope_to_host, utc_now
 from ansible_collections.argusai.resilience.plugins.module_utils.module_options import RESULT
 from ansible_collections.argusai.resilience.plugins.plugin_utils.controller_action import ControllerAction
-from ansible_collections.argusai.resilience.plugins.plugin_utils.result_file import scope_actions, write_entry
+from ansible_collections.argusai.resilience.plugins.plugin_utils.result_file import with_rerun_inputs, write_entry
 
 
 class ActionModule(ControllerAction):
@@ -27,7 +27,7 @@ class ActionModule(ControllerAction):
             # a failure without a structured error (e.g. a templating error in a task): never a bare message
             error = ArgusError("INTERNAL_ERROR", str(error.get("message") or "unknown failure")).to_dict()
         if error is not None:
-            error = scope_actions(error, host, params["scope"], params["playbook"], params["rerun"])
+            error = with_rerun_inputs(scope_to_host(error, host, params["docker_host"]), params["playbook"], params["rerun"])
         entry = {
             "ok": error is None,
             "failed_stage": params["failed_stage"] if error is not None else None,

@@ -234,10 +234,8 @@ RESULT = (
            ("The structured error of the failed stage. When set, the task fails with it (C(msg) and C(error)), so "
             "that the last failed task of the playbook carries it.")),
     Option("failed_stage", "str", "The stage that failed (with O(error))."),
-    Option("scope", "dict",
-           ("Variables every suggested action that names a playbook must carry to act on the same host, daemon and "
-            "run, for example C(argus_docker_host). C(argus_hosts) is this inventory host."),
-           default={}),
+    Option("docker_host", "str",
+           "The Docker daemon the run used: suggested actions that name a playbook carry it (C(argus_docker_host))."),
     Option("rerun", "dict",
            ("The inputs of this run (for the setup, C(argus_config_file), the sections given as variables and the "
             "overrides), added to the suggested actions that run the same playbook again, so that a rerun as given "

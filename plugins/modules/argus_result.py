@@ -15,9 +15,9 @@ description:
     agent reads instead of the log. The playbooks call it last, on success and on failure.
   - With O(error) the task fails with C(msg) and the structured C(error), so that the last failed
     task of the playbook (what ansible-runner and AWX job events show) carries the error. Every
-    suggested action of the error that names a playbook gets C(argus_hosts) (this host) and the
-    O(scope) variables; one that runs O(playbook) again also gets this run's inputs O(rerun), so
-    that running it as given acts on the same host, daemon and run.
+    suggested action of the error that names a playbook gets C(argus_hosts) (this host) and
+    C(argus_docker_host) (O(docker_host)); one that runs O(playbook) again also gets this run's
+    inputs O(rerun), so that running it as given acts on the same host, daemon and run.
   - Runs on the controller (an action plugin); nothing is sent to the host.
 extends_documentation_fragment: argusai.resilience.module_options.argus_result
 notes:

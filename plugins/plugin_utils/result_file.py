@@ -71,21 +71,16 @@ def _merge(base: Any, changes: Any) -> Any:
     return changes
 
 
-def scope_actions(
-    error: Mapping[str, Any], host: str, scope: Mapping[str, Any], playbook: str, rerun: Mapping[str, Any]
-) -> dict[str, Any]:
-    """``error`` whose playbook actions carry the host, the ``scope`` variables and, when they run
-    ``playbook`` again, this run's inputs (``rerun``), the action's own values winning."""
+def with_rerun_inputs(error: Mapping[str, Any], playbook: str, rerun: Mapping[str, Any]) -> dict[str, Any]:
+    """``error`` whose actions that run ``playbook`` again also carry this run's inputs (``rerun``),
+    so that running one as given is this run with its fix: the action's own values win, and its
+    container/resilience overrides are merged over this run's."""
     actions = []
     for action in error.get("suggested_actions") or []:
-        action = dict(action)
-        if action.get("playbook"):
-            carried = dict(scope, argus_hosts=host)
-            if action["playbook"] == playbook:
-                carried.update(rerun)
-            extra = dict(carried)
+        if isinstance(action, Mapping) and action.get("playbook") == playbook:
+            extra = dict(rerun)
             for key, value in (action.get("extra_vars") or {}).items():
                 extra[key] = _merge(extra.get(key), value) if key in MERGED_VARS else value
-            action["extra_vars"] = extra
+            action = dict(action, extra_vars=extra)
         actions.append(action)
     return dict(error, suggested_actions=actions)

@@ -115,6 +115,7 @@ def test_crash_storm_beyond_budget_fails_with_history(
     for p in plan:
         spec = service(p["name"], command=crash_command(p["crashes"], p["delay"]))
         spec.pop("ports")
+        spec.pop("container_name")  # the guard's name is the container's name already
         spec.update(guard_options())
         containers.append(spec)
     task = {

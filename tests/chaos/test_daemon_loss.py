@@ -234,7 +234,7 @@ def test_kill9_mid_setup_opens_breaker_then_recovers(private_dockerd, private_cl
     rerun_s = time.monotonic() - began
     assert rerun.returncode == 0, rerun.stdout[-5000:]
     assert_no_traceback(rerun.stdout, rerun.stderr)
-    result = json.loads(result_file.read_text())
+    result = json.loads(result_file.read_text())["hosts"]["localhost"]["result"]
     removed = {(r["type"], r["name"]) for r in result["orphan_cleanup"]["removed"]}
     expected_removed = {(r["type"].rstrip("s"), r["name"]) for r in leftovers}
     assert {(t.rstrip("s"), n) for t, n in removed} >= expected_removed, (removed, leftovers)

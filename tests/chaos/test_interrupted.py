@@ -106,7 +106,7 @@ def test_killed_setup_is_cleaned_by_the_next(point, private_dockerd, private_cli
     took = time.monotonic() - began
     assert_no_traceback(rerun.stdout, rerun.stderr)
     assert rerun.returncode == 0, rerun.stdout[-5000:]
-    result = json.loads(result_file.read_text())
+    result = json.loads(result_file.read_text())["hosts"]["localhost"]["result"]
     removed = {(r["type"].rstrip("s"), r["name"]) for r in result["orphan_cleanup"]["removed"]}
     assert {(r["type"], r["name"]) for r in leftovers} <= removed, (leftovers, removed)
     now = project_resources(private_client, project)

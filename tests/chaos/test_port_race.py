@@ -90,7 +90,7 @@ def test_ten_concurrent_setups_get_distinct_ports(private_dockerd, private_clien
     reassigned = 0
     web_ports = []
     for project, _proc, _log, result_file in procs:
-        result = json.loads(result_file.read_text())
+        result = json.loads(result_file.read_text())["hosts"]["localhost"]["result"]
         container = private_client.containers.get(f"{project}-web")
         assert container.image.tags and TEST_IMAGE in container.image.tags
         published = container.attrs["NetworkSettings"]["Ports"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import secrets
 import socket
-import sys
 import urllib.request
 from pathlib import Path
 
@@ -128,7 +127,7 @@ def held_port_setup(tmp_path_factory, docker_client, test_image, module_project)
         "network": f"{project}-net",
         "mocks": [
             {
-                "name": f"{project}-mock",
+                "name": "mock",
                 "image": test_image,
                 "command": ["sh", "-c", HTTPD.format(name="mock")],
                 "ports": [{"container_port": 8080}],
@@ -136,14 +135,14 @@ def held_port_setup(tmp_path_factory, docker_client, test_image, module_project)
         ],
         "services": [
             {
-                "name": f"{project}-web",
+                "name": "web",
                 "image": test_image,
                 "command": ["sh", "-c", HTTPD.format(name="web")],
                 "ports": [{"container_port": 8080, "host_port": held}],
                 "healthcheck": {"test": "wget -q -O /dev/null http://127.0.0.1:8080/", "interval": 0.5, "retries": 20},
             }
         ],
-        "test": {"name": f"{project}-tests", "image": test_image, "command": "sleep 600"},
+        "test": {"name": "tests", "image": test_image, "command": "sleep 600"},
         "resilience": FAST,
     }
     try:
@@ -158,7 +157,7 @@ def test_held_port_is_reassigned_and_service_answers_on_new_port(held_port_setup
     assert setup["proc"].returncode == 0, setup["proc"].stdout[-4000:]
     assert setup["error"] is None
     result = setup["result"]
-    name = f"{setup['project']}-web-8080"
+    name = "web-8080"
     actual = result["ports"][name]
     assert actual != setup["held"]
     mapping = next(m for m in result["port_mappings"] if m["service"] == name)
@@ -177,10 +176,7 @@ def test_held_port_is_reassigned_and_service_answers_on_new_port(held_port_setup
     assert {c["name"] for c in result["services"]} == {f"{setup['project']}-{s}" for s in ("mock", "web", "tests")}
     verification = result["network_verification"]
     assert verification["all_reachable"] is True
-    assert {r["service"] for r in verification["results"]} == {
-        f"{setup['project']}-mock:8080",
-        f"{setup['project']}-web:8080",
-    }
+    assert {r["service"] for r in verification["results"]} == {"mock:8080", "web:8080"}
 
 
 def test_teardown_leaves_nothing_of_the_run(held_port_setup, docker_client):
@@ -221,7 +217,7 @@ def crashed_setup(tmp_path_factory, test_image, module_project):
         "project": project,
         "mocks": [
             {
-                "name": f"{project}-mock",
+                "name": "mock",
                 "image": test_image,
                 "command": ["sh", "-c", HTTPD.format(name="mock")],
                 "ports": [{"container_port": 8080}],
@@ -229,7 +225,7 @@ def crashed_setup(tmp_path_factory, test_image, module_project):
         ],
         "services": [
             {
-                "name": f"{project}-api",
+                "name": "api",
                 "image": test_image,
                 "command": ["sh", "-c", "echo 'api: cannot open config'; exit 3"],
                 "max_restarts": 1,
@@ -256,7 +252,12 @@ def test_crashing_service_stops_setup_with_restart_exhausted_and_history(crashed
     assert {a["id"] for a in error["suggested_actions"]} >= {"inspect_container_logs", "run_teardown"}
     teardown = next(a for a in error["suggested_actions"] if a["id"] == "run_teardown")
     assert teardown["playbook"] == "argusai.resilience.teardown"
-    assert teardown["extra_vars"] == {"argus_project": setup["project"], "argus_run_id": setup["result"]["run_id"]}
+    scope = {key: teardown["extra_vars"][key] for key in ("argus_hosts", "argus_project", "argus_run_id")}
+    assert scope == {
+        "argus_hosts": "localhost",
+        "argus_project": setup["project"],
+        "argus_run_id": setup["result"]["run_id"],
+    }
     # the partial result and the labeled leftovers
     assert setup["result"]["preflight"] is not None and setup["result"]["network_verification"] is None
     left = run_resources(docker_client, setup["project"], setup["result"]["run_id"])
@@ -271,7 +272,7 @@ def test_second_setup_cleans_leftovers_of_the_crashed_run_first(crashed_setup, d
     config = dict(setup["config"])
     config["services"] = [
         {
-            "name": f"{project}-api",
+            "name": "api",
             "image": TEST_IMAGE,
             "command": ["sh", "-c", HTTPD.format(name="api")],
             "ports": [{"container_port": 8080}],
@@ -328,7 +329,7 @@ def test_idempotent_rerun_of_the_same_run_changes_nothing(tmp_path, docker_clien
         "project": unique_project,
         "services": [
             {
-                "name": f"{unique_project}-web",
+                "name": "web",
                 "image": test_image,
                 "command": ["sh", "-c", HTTPD.format(name="web")],
                 "ports": [{"container_port": 8080, "host_port": port}],
@@ -342,52 +343,48 @@ def test_idempotent_rerun_of_the_same_run_changes_nothing(tmp_path, docker_clien
     container_id = docker_client.containers.get(f"{unique_project}-web").id
     proc, second, _unused = run_setup(tmp_path / "2", config, {"argus_run_id": run_id})
     assert proc.returncode == 0, proc.stdout[-4000:]
-    assert second["ports"] == first["ports"] == {f"{unique_project}-web-8080": port}
+    assert second["ports"] == first["ports"] == {"web-8080": port}
     assert all(c["changed"] is False for c in second["services"])
     assert docker_client.containers.get(f"{unique_project}-web").id == container_id
 
 
-def test_rerun_setup_action_needs_only_the_project(tmp_path, docker_client, test_image, unique_project):
-    """`rerun_setup` (CONTAINER_OOM, CONTAINER_CRASH) gives only argus_project: the setup playbook
-    finds the project's config file from its previous run (facts cache) and replaces that run."""
-    sys.path.insert(0, str(REPO_ROOT / "build" / "collections"))  # the collection's own registry
-    from ansible_collections.argusai.resilience.plugins.module_utils.errors import structured_error
-
+def test_a_failed_setup_writes_the_result_file_and_its_actions_act_on_that_run(
+    tmp_path, docker_client, test_image, unique_project
+):
+    """The setup playbook's machine channel: the result file holds the failed host's entry, and its
+    run_teardown action, run as given, removes that run and nothing else of the project."""
     config = {
         "project": unique_project,
-        "services": [
-            {
-                "name": f"{unique_project}-web",
-                "image": test_image,
-                "command": ["sh", "-c", HTTPD.format(name="web")],
-                "ports": [{"container_port": 8080, "host_port": free_port()}],
-            }
-        ],
+        "services": [{"name": "api", "image": test_image, "command": ["sh", "-c", "exit 3"], "max_restarts": 1}],
         "resilience": {**FAST, "preflight": {"enabled": False}},
     }
     config_file = tmp_path / "e2e.yaml"
     config_file.write_text(yaml.safe_dump(config))
-    first_file, second_file = tmp_path / "first.json", tmp_path / "second.json"
-    playbook = REPO_ROOT / "playbooks" / "setup.yml"
+    other = docker_client.volumes.create(
+        name=f"{unique_project}-other",
+        labels={"argusai.managed": "true", "argusai.project": unique_project, "argusai.run-id": "otherrun"},
+    )
+    result_file = tmp_path / "result.json"
     proc = execute_playbook(
-        playbook, {"argus_config_file": str(config_file), "argus_result_file": str(first_file)}, facts_dir=tmp_path
+        REPO_ROOT / "playbooks" / "setup.yml",
+        {"argus_config_file": str(config_file), "argus_result_file": str(result_file)},
+        facts_dir=tmp_path,
+    )
+    assert proc.returncode != 0
+    entry = json.loads(result_file.read_text())["hosts"]["localhost"]
+    assert entry["ok"] is False and entry["failed_stage"] == "services"
+    assert entry["error"]["code"] == "CONTAINER_RESTART_EXHAUSTED" and entry["result"]["run_id"]
+    run_id = entry["result"]["run_id"]
+    assert docker_client.containers.get(f"{unique_project}-api").labels["argusai.run-id"] == run_id
+    teardown = next(a for a in entry["error"]["suggested_actions"] if a["id"] == "run_teardown")
+    proc = execute_playbook(
+        REPO_ROOT / teardown["playbook"].replace("argusai.resilience.", "playbooks/") + ".yml",
+        teardown["extra_vars"],
+        facts_dir=tmp_path,
     )
     assert proc.returncode == 0, proc.stdout[-4000:]
-    first = json.loads(first_file.read_text())
-    action = next(
-        a
-        for a in structured_error("CONTAINER_OOM", "x", context={"project": unique_project})["suggested_actions"]
-        if a["id"] == "rerun_setup"
-    )
-    assert action["playbook"] == "argusai.resilience.setup"
-    extra_vars = dict(action["extra_vars"], argus_result_file=str(second_file))
-    proc = execute_playbook(playbook, extra_vars, facts_dir=tmp_path)
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    second = json.loads(second_file.read_text())
-    assert second["project"] == unique_project and second["run_id"] != first["run_id"]
-    assert {r["name"] for r in second["orphan_cleanup"]["removed"]} >= {f"{unique_project}-web"}
-    web = docker_client.containers.get(f"{unique_project}-web")
-    assert web.labels["argusai.run-id"] == second["run_id"] and web.status == "running"
+    assert run_resources(docker_client, unique_project, run_id) == []
+    docker_client.volumes.get(other.name)  # another run of the project is untouched
 
 
 def test_teardown_module_reports_what_it_could_not_remove(run_module, docker_client, test_image, unique_project):
