@@ -128,6 +128,7 @@ def service(name: str, command: list[str] | str | None = None, ports: list | Non
     """A small httpd service of the test image (healthy when port 8080 accepts)."""
     spec = {
         "name": name,
+        "container_name": name,  # the chaos scenarios name containers themselves
         "image": TEST_IMAGE,
         "command": command or HEALTHY_HTTPD,
         "ports": ports if ports is not None else [8080],
@@ -164,7 +165,7 @@ def e2e_config(
         "resilience": res,
     }
     if test:
-        cfg["test"] = {"name": f"{project}-tests", "image": TEST_IMAGE, "command": "sleep 3600"}
+        cfg["test"] = {"name": "tests", "container_name": f"{project}-tests", "image": TEST_IMAGE, "command": "sleep 3600"}
     cfg.update(sections)
     return cfg
 
