@@ -243,7 +243,10 @@ options:
           - sctp
       bind_address:
         description:
-          - 'Host address to publish on. When not set: C(resilience.ports.bind_address) in a setup, else all addresses.'
+          - Host address to publish on, used as given (an explicit V(0.0.0.0) is not served by Podman 4's Docker
+            API).
+          - 'When not set: C(resilience.ports.bind_address) in a setup, else the port is published without a host
+            address, on every address of the host (IPv4 and, where the runtime does, IPv6).'
         type: str
   network: &id006
     description:
@@ -970,6 +973,14 @@ attributes:
   check_mode:
     support: full
     description: Supported; the notes say what check mode does.
+requirements:
+  - docker (the Docker SDK for Python) >= 7.0
+notes:
+  - Every failure returns C(msg) for people and C(error), a structured error with C(code), C(category), C(severity),
+    C(message), C(details), C(suggested_actions), C(retryable) and C(timestamp), for machines. See the collection's
+    C(docs/errors.md).
+  - The module returns C(argus_events), a list of C({type, timestamp, project, run_id, data}), also when it fails.
+    The C(argusai.resilience.argus_events) callback writes them as JSON lines.
 options:
   path:
     description:
@@ -995,12 +1006,10 @@ options:
     description:
       - The stage that failed (with O(error)).
     type: str
-  scope:
+  docker_host:
     description:
-      - Variables every suggested action that names a playbook must carry to act on the same host, daemon and run,
-        for example C(argus_docker_host). C(argus_hosts) is this inventory host.
-    type: dict
-    default: {}
+      - 'The Docker daemon the run used: suggested actions that name a playbook carry it (C(argus_docker_host)).'
+    type: str
   rerun:
     description:
       - The inputs of this run (for the setup, C(argus_config_file), the sections given as variables and the overrides),
