@@ -360,10 +360,6 @@ def test_a_failed_setup_writes_the_result_file_and_its_actions_act_on_that_run(
     }
     config_file = tmp_path / "e2e.yaml"
     config_file.write_text(yaml.safe_dump(config))
-    other = docker_client.volumes.create(
-        name=f"{unique_project}-other",
-        labels={"argusai.managed": "true", "argusai.project": unique_project, "argusai.run-id": "otherrun"},
-    )
     result_file = tmp_path / "result.json"
     proc = execute_playbook(
         REPO_ROOT / "playbooks" / "setup.yml",
@@ -376,6 +372,10 @@ def test_a_failed_setup_writes_the_result_file_and_its_actions_act_on_that_run(
     assert entry["error"]["code"] == "CONTAINER_RESTART_EXHAUSTED" and entry["result"]["run_id"]
     run_id = entry["result"]["run_id"]
     assert docker_client.containers.get(f"{unique_project}-api").labels["argusai.run-id"] == run_id
+    other = docker_client.volumes.create(  # another run of the project (the setup cleaned the earlier ones)
+        name=f"{unique_project}-other",
+        labels={"argusai.managed": "true", "argusai.project": unique_project, "argusai.run-id": "otherrun"},
+    )
     teardown = next(a for a in entry["error"]["suggested_actions"] if a["id"] == "run_teardown")
     proc = execute_playbook(teardown["playbook"], teardown["extra_vars"], facts_dir=tmp_path)  # as given
     assert proc.returncode == 0, proc.stdout[-4000:]
