@@ -115,7 +115,8 @@ def bare_python() -> Path:
         return python
     PYTHON_CACHE.mkdir(parents=True, exist_ok=True)
     with open(PYTHON_CACHE / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another session builds the same venv: wait for it
+        # another session may be building the same venv: wait for it, within a deadline
+        _deadline_wait("the bare Python's build lock", lambda: _try_lock(lock), timeout=300)
         if python.exists() and sdk_only(python):
             return python
         building = target.with_name(f"{target.name}.{os.getpid()}")
@@ -128,6 +129,14 @@ def bare_python() -> Path:
     if not sdk_only(python):
         raise RuntimeError(f"{python} is not a Python with only the Docker SDK")
     return python
+
+
+def _try_lock(handle) -> bool:
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def sdk_only(python: Path) -> bool:
@@ -225,8 +234,8 @@ class RemoteHost:
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
-    def start(cls, image: str) -> RemoteHost:
-        """Start a remote host on the first free slot, with ``image`` copied to its daemon."""
+    def start(cls, image: str, source: docker.DockerClient) -> RemoteHost:
+        """Start a remote host on the first free slot, with ``image`` copied to its daemon from ``source``."""
         began = time.monotonic()
         if not os.access("/usr/sbin/sshd", os.X_OK):
             _checked(["bash", str(REPO_ROOT / "scripts" / "ensure_sshd.sh")], timeout=600)
@@ -246,7 +255,7 @@ class RemoteHost:
                 continue
             host = cls(slot, daemon, python, timings=timings)
             try:
-                host._start(image)
+                host._start(image, source)
             except BaseException:
                 host.stop()
                 raise
@@ -254,7 +263,7 @@ class RemoteHost:
             return host
         raise RuntimeError(f"all {SLOTS} remote-host slots are taken by other test sessions")
 
-    def _start(self, image: str) -> None:
+    def _start(self, image: str, source: docker.DockerClient) -> None:
         step = time.monotonic()
         self._link()
         self._machine()
@@ -267,11 +276,19 @@ class RemoteHost:
             self.enter(["sh", "-c", f": > /run/docker.sock && mount --bind {self.daemon.socket} /run/docker.sock"])
         )
         step = time.monotonic()
-        self.daemon.load_image(image)
+        self._copy_image(image, source)
         self.timings["image"] = time.monotonic() - step
         step = time.monotonic()
         self._sshd()
         self.timings["sshd"] = time.monotonic() - step
+
+    def _copy_image(self, image: str, source: docker.DockerClient) -> None:
+        """``docker save | docker load`` through the SDK (the source may be Podman, which names it localhost/...)."""
+        data = b"".join(source.images.get(image).save(named=True))
+        with contextlib.closing(self.client(timeout=120)) as target:
+            (loaded,) = target.images.load(data)
+            repository, _, tag = image.rpartition(":")
+            loaded.tag(repository, tag)
 
     def _link(self) -> None:
         here, there = self.links
@@ -400,7 +417,7 @@ def remote_host(docker_client, test_image) -> Iterator[RemoteHost]:
     if os.geteuid() != 0:
         pytest.fail("the remote host needs root (network and mount namespaces, a second dockerd)", pytrace=False)
     try:
-        host = RemoteHost.start(test_image)
+        host = RemoteHost.start(test_image, docker_client)
     except Exception as exc:
         pytest.fail(f"the remote host did not start: {exc}", pytrace=False)
     yield host

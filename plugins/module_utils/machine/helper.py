@@ -24,7 +24,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import APIError, ImageNotFound, NotFound
+from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import APIError, ImageNotFound
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import (
     classify,
     from_exception,
@@ -146,8 +146,9 @@ class MachineHelper:
         return self.api.logs(container_id, stdout=True, stderr=False).decode("utf-8", "replace")
 
     def _unavailable(self, exc: Exception, step: str) -> Exception:
-        """A refusal of this request (4xx: bad mount, forbidden network mode) skips; a failing daemon raises."""
-        if isinstance(exc, NotFound) or (isinstance(exc, APIError) and exc.is_client_error()):
+        """The daemon answered but refused or failed the helper (a bad mount, host networking forbidden, the
+        OCI runtime failing): it is skipped with the daemon's words. A daemon that does not answer raises."""
+        if isinstance(exc, APIError):
             return HelperUnavailable(f"the daemon refused the helper ({self.image}): {root_cause_message(exc)}")
         return from_exception(exc, step)
 

@@ -4,7 +4,8 @@ Fixtures (no helper module: see tests/unit/plugins/module_utils/ports/conftest.p
 ``helper_api(**kwargs)`` makes a :class:`FakeHelperApi`: ``tables`` is the text the helper's
 ``cat /proc/net/...`` prints, ``disks`` maps a mounted source path to (total, free) KiB for its
 ``df -Pk``; ``images`` are present, ``exit_code``/``stderr`` end the helper, ``hang`` makes its
-wait time out, ``refuse``/``down`` make the create fail with a 400 / a refused connection.
+wait time out, ``refuse``/``down`` make the create fail with a 400 / a refused connection,
+``fail_start`` the start with a 500.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class FakeHelperApi:
         stderr=b"",
         hang=False,
         refuse=False,
+        fail_start=False,
         down=False,
     ):
         self.tables = tables
@@ -56,6 +58,7 @@ class FakeHelperApi:
         self.stderr = stderr
         self.hang = hang
         self.refuse = refuse
+        self.fail_start = fail_start
         self.down = down
         self.timeout = 60
         self.created: list[dict] = []
@@ -78,7 +81,8 @@ class FakeHelperApi:
         return {"Id": "c0ffee"}
 
     def start(self, container_id):
-        return None
+        if self.fail_start:
+            raise api_error(500, "runc create failed: error setting rlimit type 7: operation not permitted")
 
     def wait(self, container_id, timeout=None):
         if self.hang:

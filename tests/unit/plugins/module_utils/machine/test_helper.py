@@ -54,6 +54,7 @@ def test_missing_image_is_never_pulled(helper_api):
         ({"exit_code": 3}, "exited with 3: no output"),
         ({"hang": True}, "did not finish within 60 s"),
         ({"refuse": True}, "refused the helper .*bind source path does not exist"),
+        ({"fail_start": True}, "refused the helper .*runc create failed"),
         ({"tables": "@@ tcp\n"}, "printed no socket table"),
     ],
 )
