@@ -5,7 +5,8 @@ namespace: that namespace is the Docker host's network there, so the port resolv
 allocator and docker-proxy all race for the same ports, and nothing of the machine's own ports
 or of the main daemon's small network address pool (which other test suites use at the same time)
 is involved. Every setup must succeed with distinct host ports, every service must answer on its
-port from the loopback, and no run may fail with Docker's "port is already allocated".
+port from the loopback, no run may fail with Docker's "port is already allocated", and no port
+lease (a volume in that daemon) may outlive the setups.
 """
 
 from __future__ import annotations
@@ -103,6 +104,9 @@ def test_ten_concurrent_setups_get_distinct_ports(private_dockerd, private_clien
     assert len(host_ports) == 2 * RACERS
     assert len(set(host_ports)) == len(host_ports), sorted(host_ports)
     assert _not_answering(private_dockerd, web_ports) == []
+    # the leases live in the daemon, and each one ended when its container started publishing
+    leftover = private_client.api.volumes(filters={"label": "argusai.lock=port"})["Volumes"] or []
+    assert leftover == [], [volume["Name"] for volume in leftover]
     recorder.record(
         "port_race.ten_concurrent_setups",
         f"{RACERS} setups of different projects started at once, all asking for host ports {base} and {base + 1}",
