@@ -52,14 +52,14 @@ notes:
   - A port free now can still be taken before the container starts (by a process outside the
     collection). M(argusai.resilience.argus_container_guard) handles the daemon's
     C(port is already allocated) answer by resolving that port again.
+  - Time bound. It never waits, it makes a few Docker API requests (the published ports and the leases, each bounded by
+    O(timeout)) and at most O(max_attempts) bind probes per port, microseconds each.
 seealso:
   - module: argusai.resilience.argus_container_guard
 """
 
 EXAMPLES = r"""
 - name: Pick host ports for the services
-  - Time bound. It never waits, it makes a few Docker API requests (the published ports and the leases, each bounded by
-    O(timeout)) and at most O(max_attempts) bind probes per port, microseconds each.
   argusai.resilience.argus_port_resolve:
     project: shop
     ports:
