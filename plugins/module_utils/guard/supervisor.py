@@ -126,7 +126,7 @@ class ContainerGuardian:
         if not same:
             return RECREATE
         state = existing.attrs.get("State") or {}
-        health = (state.get("Health") or {}).get("Status")
+        health = (state.get("Health") or {}).get("Status") or None  # Podman: "" when there is no healthcheck
         if state.get("Running") and not state.get("Paused") and health in (None, "healthy", "starting"):
             return NONE
         return START
@@ -248,6 +248,7 @@ class ContainerGuardian:
         last = diagnostics.summary(code, diag)
         details = {
             "container_name": spec.name,
+            "service": spec.service,  # what the setup's argus_container_overrides are keyed by
             "container_id": container.id,
             "last_reason": code,
             # what a raise_memory_limit action needs, without reading the history
