@@ -128,16 +128,19 @@ def inspect(api: Any, name: str) -> Lock | None:
 
 def claim(api: Any, name: str, kind: str, ttl: float, labels: Mapping[str, str]) -> tuple[bool, Lock | None]:
     """Create the lock volume: ``(True, lock)`` when this call got it, ``(False, holder)`` when
-    another holds it (``holder`` is None when it vanished between Podman's 409 and the inspect)."""
+    another holds it (``holder`` is None when it vanished between Podman's 409 and the inspect).
+    Other refusals of the daemon raise."""
     token = secrets.token_hex(16)
     wanted = {**labels, L.MANAGED: "true", L.LOCK: kind, TOKEN: token, TTL: str(int(math.ceil(ttl)))}
     try:
         volume = api.create_volume(name, driver="local", labels=wanted)
     except APIError as exc:
-        if _status(exc) != 409:
+        # Podman refuses an existing name (409), and answers 500 "already exists" when two creates
+        # cross; either way the volume that exists now is the holder
+        holder = inspect(api, name)
+        if holder is None and _status(exc) != 409:
             raise
-        holder = inspect(api, name)  # Podman refuses an existing name
-        return False, holder
+        return holder is not None and holder.token == token, holder
     lock = Lock.from_volume(volume)
     return lock.token == token, lock
 

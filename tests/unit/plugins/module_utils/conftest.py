@@ -27,7 +27,7 @@ def _error(status: int, message: str, cls=APIError) -> APIError:
 
 class FakeDaemon:
     def __init__(self, podman: bool = False, containers=(), now: datetime = START) -> None:
-        self.podman = podman
+        self.podman = podman  # True: 409 for an existing name; "crossed": 500, as when two creates cross
         self.now = now
         self.volume_store: dict[str, dict] = {}
         self.container_list = list(containers)
@@ -54,7 +54,8 @@ class FakeDaemon:
             self.calls.append(("create", name))
             if name in self.volume_store:
                 if self.podman:
-                    raise _error(409, f"volume with name {name} already exists: volume already exists")
+                    status = 500 if self.podman == "crossed" else 409
+                    raise _error(status, f"volume with name {name} already exists: volume already exists")
                 return copy.deepcopy(self.volume_store[name])
             self.volume_store[name] = {
                 "Name": name,

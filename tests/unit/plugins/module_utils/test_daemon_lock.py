@@ -36,7 +36,7 @@ class Clock:
             self.daemon.advance(seconds)
 
 
-@pytest.mark.parametrize("podman", [False, True])
+@pytest.mark.parametrize("podman", [False, True, "crossed"])
 def test_one_claim_wins_and_the_loser_sees_the_holder(fake_daemon, podman):
     daemon = fake_daemon(podman=podman)
     ours, lock = claim(daemon, "argusai-x", "cleanup", 60, {"argusai.run-id": "r1"})

@@ -114,7 +114,7 @@ def test_check_mode_and_failed_resolutions_take_no_lease(daemon, run_of, fake_pr
     assert lease_names(daemon) == []
 
 
-@pytest.mark.parametrize("podman", [False, True])
+@pytest.mark.parametrize("podman", [False, True, "crossed"])
 def test_a_lease_taken_between_listing_and_taking_moves_the_scan_on(fake_daemon, fake_docker, resolver, podman):
     daemon = fake_daemon(podman=podman)
     client = fake_docker(daemon)
