@@ -31,6 +31,7 @@ from typing import Any
 
 from ansible_collections.argusai.resilience.plugins.module_utils import labels as L
 from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.inventory import parse_timestamp
+from ansible_collections.argusai.resilience.plugins.module_utils.deadline import Deadline
 from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import APIError, NotFound
 
 TOKEN = "argusai.lock-token"
@@ -203,20 +204,18 @@ def held(
     Docker errors propagate. The lock is released at the end; a release that fails leaves a lock
     that expires ``ttl`` seconds after it was taken.
     """
-    deadline = monotonic() + timeout
+    deadline = Deadline(timeout, monotonic)
     clock = DaemonClock(api, monotonic)
     while True:
         ours, lock = claim(api, name, kind, ttl, labels)
         if ours and lock is not None:
             break
         broken = lock is not None and lock.remaining(clock.now()) <= 0 and break_stale(api, lock, clock)
-        remaining = deadline - monotonic()
-        if broken and remaining > 0:
-            continue  # take it at once
-        if remaining <= 0:
+        if deadline.expired():
             holder = f" (held by run {lock.run_id})" if lock is not None and lock.run_id else ""
             raise TimeoutError(f"lock {name} still held after {timeout:g}s{holder}")
-        sleep(min(POLL_SECONDS, remaining))
+        if not broken:  # a lock just broken is taken at once
+            sleep(deadline.cap(POLL_SECONDS))
     try:
         yield lock
     finally:
