@@ -26,7 +26,7 @@ ERRORS_COV_MIN ?= 90
 # Python files ruff checks (only paths that exist yet).
 RUFF_PATHS = $(wildcard plugins tests benchmarks) $(wildcard scripts/*.py)
 
-.PHONY: help venv docker pipeline-tools lint sanity unit integration molecule compat test bench demo changelog clean distclean
+.PHONY: help venv docker sshd pipeline-tools lint sanity unit integration molecule compat test bench demo changelog clean distclean
 
 help:
 	@echo "targets: venv docker lint sanity unit integration molecule chaos compat test bench demo reliability-doc changelog clean distclean"
@@ -64,7 +64,11 @@ unit: venv
 pipeline-tools: venv
 	@bash scripts/ensure_pipeline_tools.sh
 
-integration: venv docker pipeline-tools
+# openssh-server for the second Docker host of tests/integration/remote_host.py
+sshd:
+	@bash scripts/ensure_sshd.sh
+
+integration: venv docker pipeline-tools sshd
 	@if [[ -z "$$(find tests/integration -name 'test_*.py' 2>/dev/null)" ]]; then \
 	    echo "integration: no tests in tests/integration yet - nothing to run"; exit 0; fi; \
 	rc=0; $(BIN)/pytest tests/integration $(PYTEST_ARGS) || rc=$$?; \
