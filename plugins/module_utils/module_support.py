@@ -95,6 +95,16 @@ def run_module(
         run.close()
 
 
+def controller_only(options: Sequence[Option], name: str) -> None:
+    """``main()`` of a module whose action plugin does the work on the controller: sent to a host
+    by other means, it refuses (its argument spec still documents and checks the options)."""
+    module = AnsibleModule(argument_spec=argument_spec(options), supports_check_mode=True)
+    module.fail_json(
+        msg=f"argusai.resilience.{name} runs on the controller through its action plugin; "
+        "it cannot be executed on a host directly."
+    )
+
+
 def _fail(module: AnsibleModule, error: ArgusError, events: EventLog | None, **result: Any) -> None:
     """Fail with ``msg`` for people and ``error`` (a StructuredError) for machines."""
     if events is not None:

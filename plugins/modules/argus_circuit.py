@@ -124,9 +124,9 @@ error:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.argusai.resilience.plugins.module_utils.module_options import DOCKER, PROJECT
-from ansible_collections.argusai.resilience.plugins.module_utils.options import Option, argument_spec
+from ansible_collections.argusai.resilience.plugins.module_utils.module_support import controller_only
+from ansible_collections.argusai.resilience.plugins.module_utils.options import Option
 
 IGNORED = "Ignored. Accepted so that C(module_defaults) of C(group/argusai.resilience.docker) apply to this module."
 
@@ -150,11 +150,7 @@ OPTIONS = (
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(OPTIONS), supports_check_mode=True)
-    module.fail_json(
-        msg="argusai.resilience.argus_circuit runs on the controller through its action plugin; "
-        "it cannot be executed on a host directly."
-    )
+    controller_only(OPTIONS, "argus_circuit")
 
 
 if __name__ == "__main__":

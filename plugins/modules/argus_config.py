@@ -105,19 +105,14 @@ error:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.argusai.resilience.plugins.module_utils.module_options import CONFIG_INPUT
-from ansible_collections.argusai.resilience.plugins.module_utils.options import argument_spec
+from ansible_collections.argusai.resilience.plugins.module_utils.module_support import controller_only
 
 OPTIONS = CONFIG_INPUT
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(OPTIONS), supports_check_mode=True)
-    module.fail_json(
-        msg="argusai.resilience.argus_config runs on the controller through its action plugin; "
-        "it cannot be executed on a host directly."
-    )
+    controller_only(OPTIONS, "argus_config")
 
 
 if __name__ == "__main__":

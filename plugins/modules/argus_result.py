@@ -64,19 +64,14 @@ error:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.argusai.resilience.plugins.module_utils.module_options import RESULT
-from ansible_collections.argusai.resilience.plugins.module_utils.options import argument_spec
+from ansible_collections.argusai.resilience.plugins.module_utils.module_support import controller_only
 
 OPTIONS = RESULT
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(OPTIONS), supports_check_mode=True)
-    module.fail_json(
-        msg="argusai.resilience.argus_result runs on the controller through its action plugin; "
-        "it cannot be executed on a host directly."
-    )
+    controller_only(OPTIONS, "argus_result")
 
 
 if __name__ == "__main__":
