@@ -52,6 +52,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.network.results
     PROBE_UNAVAILABLE,
     REACHABLE,
     UNREACHABLE,
+    count_attempt,
     failure_for,
     new_result,
 )
@@ -209,7 +210,7 @@ class NetworkVerifier:
             attempt += 1
             started = self.clock()
             final = self._attempt(kit, target, result)
-            result["attempts"] = attempt
+            count_attempt(result)
             last = final or deadline.expired()
             self.events.emit(
                 "network_check",
@@ -301,7 +302,12 @@ class NetworkVerifier:
             "timestamp": utc_now(),
         }
         self.failure = failure_for(
-            results, topology, self.options.container, self.options.probe_image, probe_ran=kit is not None
+            results,
+            topology,
+            self.options.container,
+            self.options.probe_image,
+            probe_ran=kit is not None,
+            wait_seconds=self.options.wait_seconds,
         )
         self.events.emit(
             "network_verified",
