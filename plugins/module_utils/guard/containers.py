@@ -53,7 +53,7 @@ def describe(container: Any) -> dict[str, Any]:
         "id": container.id,
         "name": container.name,
         "status": state.get("Status"),
-        "health": (state.get("Health") or {}).get("Status"),
+        "health": (state.get("Health") or {}).get("Status") or None,  # Podman: "" without a healthcheck
         "ports": ports,
         "image": (attrs.get("Config") or {}).get("Image"),
         "run_id": labels.get(RUN_ID),
@@ -136,7 +136,8 @@ class Containers:
         port_bindings: dict[str, Any] = {}
         for port in spec.ports:
             host_port = bindings.get(port.key)
-            port_bindings[port.key] = (port.bind_address, str(host_port)) if host_port else (port.bind_address,)
+            # no bind address: no host IP at all (Podman does not serve an explicit 0.0.0.0)
+            port_bindings[port.key] = (port.bind_address, host_port)
         host_config = api.create_host_config(
             port_bindings=port_bindings or None,
             mem_limit=spec.memory,

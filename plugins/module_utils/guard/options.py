@@ -29,8 +29,10 @@ PORT_OPTIONS = (
            minimum=1, maximum=65535),
     Option("protocol", "str", "Protocol.", default="tcp", choices=PROTOCOLS),
     Option("bind_address", "str",
-           "Host address to publish on. When not set: C(resilience.ports.bind_address) in a setup, else all "
-           "addresses."),
+           ("Host address to publish on, used as given (an explicit V(0.0.0.0) is not served by Podman 4's "
+            "Docker API).",
+            "When not set: C(resilience.ports.bind_address) in a setup, else the port is published without a host "
+            "address, on every address of the host (IPv4 and, where the runtime does, IPv6).")),
 )  # fmt: skip
 
 HEALTHCHECK_OPTIONS = (

@@ -67,7 +67,7 @@ class PortSpec:
     container_port: int
     host_port: int | None = None  # None: Docker picks an ephemeral port
     protocol: str = "tcp"
-    bind_address: str = "0.0.0.0"
+    bind_address: str = ""  # "": published without a host address (every address of the host)
 
     @property
     def key(self) -> str:
@@ -175,7 +175,7 @@ def _ports(values: list[Mapping[str, Any]], where: str, problems: Problems) -> t
     ports: list[PortSpec] = []
     seen: set[str] = set()
     for index, item in enumerate(values):
-        spec = PortSpec(item["container_port"], item["host_port"], item["protocol"], item["bind_address"] or "0.0.0.0")
+        spec = PortSpec(item["container_port"], item["host_port"], item["protocol"], item["bind_address"] or "")
         if spec.key in seen:
             problems.add(f"{where}[{index}]", spec.key, "container port listed twice")
         seen.add(spec.key)
