@@ -178,7 +178,7 @@ CRASHER = textwrap.dedent(
     import docker
     from ansible_collections.argusai.resilience.plugins.module_utils.ports.leases import Owner
     from ansible_collections.argusai.resilience.plugins.module_utils.ports.resolver import PortResolver
-    resolver = PortResolver(client=docker.from_env(), owner=Owner(sys.argv[2], "crashed"), lease_seconds=3)
+    resolver = PortResolver(client=docker.from_env(), owner=Owner(sys.argv[2], "crashed"), lease_seconds=6)
     resolver.resolve([{"name": "api", "port": int(sys.argv[3])}])
     os.kill(os.getpid(), signal.SIGKILL)  # dies before starting anything: nothing releases the lease
     """
@@ -202,7 +202,7 @@ def test_the_lease_of_a_killed_run_expires_and_is_replaced(docker_client, unique
         resolver.resolve([{"name": "api", "port": port}], strategy="fail")
     assert info.value.to_dict()["retryable"] is True
     wait = info.value.details["retry_after_seconds"]
-    assert 1 <= wait <= 5
+    assert 1 <= wait <= 8  # 6 s from its creation (whole seconds on the daemon's clock, + 1 s)
     time.sleep(wait + 0.5)  # as the error says
     assert resolver.resolve([{"name": "api", "port": port}], strategy="fail").ports == {"api": port}
     assert leases_of(docker_client, unique_project)[lease_name("tcp", port)]["argusai.run-id"] == "next"
@@ -267,11 +267,12 @@ def race(controllers, preferred: int, project: str, round_id: int, lease: bool) 
 
 
 def test_two_controllers_racing_for_ports_on_one_daemon_never_share_one(controllers, docker_client, unique_project):
-    (preferred,) = free_ports(1, spacing=2 * RACERS + 2)
+    (preferred,) = free_ports(1, spacing=2 * RACERS + 2)  # free here; the controllers' namespaces are empty
     for round_id in range(ROUNDS):
         got = [port for ports in race(controllers, preferred, unique_project, round_id, lease=True) for port in ports]
         assert len(got) == 2 * RACERS and len(set(got)) == len(got), (round_id, sorted(got))
-        assert set(got) == set(range(preferred, preferred + 2 * RACERS)), (round_id, sorted(got))
+        # and none skipped a port without cause (a port of another test on this machine may be taken)
+        assert max(got) < preferred + 2 * RACERS + 2, (round_id, sorted(got))
         # the runs end (a teardown's release): the next round races for the same ports again
         assert release_runs(docker_client, unique_project, lambda _run: True) == 2 * RACERS
     # the control: the same race without leases. Each controller's probe sees only its own
@@ -301,7 +302,7 @@ def test_a_cleanup_turn_never_given_back_ends_the_wait_at_its_deadline(docker_cl
     with removal_lock(docker_client.api, unique_project, "next", timeout=2.0) as had:
         waited = time.monotonic() - began
         assert had is False  # the cleanup goes on unserialised
-    assert 2.0 <= waited < 4.0
+    assert 2.0 <= waited < 2.0 + 6.0  # the deadline, and at most the Docker request under way
     turn = docker_client.api.inspect_volume(f"argusai-cleanup-{unique_project}")
     assert turn["Labels"]["argusai.run-id"] == "killed"  # still held: not broken before its expiry
 
