@@ -76,9 +76,11 @@ unit: venv
 pipeline-tools: venv
 	@bash scripts/ensure_pipeline_tools.sh
 
-# openssh-server for the second Docker host of tests/integration/remote_host.py
+# openssh-server for the second Docker host of tests/integration/remote_host.py; ip/nsenter for
+# the controllers in network namespaces of tests/integration/test_daemon_state.py
 sshd:
 	@bash scripts/ensure_sshd.sh
+	@bash scripts/ensure_netns.sh
 
 integration: venv docker pipeline-tools sshd
 	@if [[ -z "$$(find tests/integration -name 'test_*.py' 2>/dev/null)" ]]; then \

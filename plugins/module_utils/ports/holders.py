@@ -14,8 +14,8 @@
   :mod:`.remote`): ``{type: process, uid, host}``; its pid is not visible from there.
 
 The resolver adds the holders only it knows: another entry: ``{type: request, service}``; a lease
-of another resolver: ``{type: reservation, service, expires_in}``; an excluded port: ``{type:
-excluded}``; a bind that fails with no visible holder (another network namespace, no permission
+of another run (:mod:`.leases`): ``{type: lease, project, run_id, service, expires_in}``; an
+excluded port: ``{type: excluded}``; a bind that fails with no visible holder (another network namespace, no permission
 to read /proc): ``{type: unknown}``.
 """
 
@@ -46,7 +46,7 @@ LISTEN, TIME_WAIT = "0A", "06"  # TCP states as /proc/net/tcp prints them
 class Holder:
     """Who holds a port.
 
-    ``type``: process, container, request, reservation, excluded, time_wait or unknown.
+    ``type``: process, container, request, excluded, time_wait or unknown (leases: :class:`.leases.LeaseHolder`).
     ``uid`` and ``host``: a socket seen on the daemon's machine when that is another one.
     """
 
@@ -76,8 +76,8 @@ class Holder:
             return "connections in TIME_WAIT"
         if self.type == "request":
             return f"service {self.service} of the same request"
-        if self.type == "reservation":
-            return f"a lease of another resolution ({self.service}, {self.expires_in:.0f}s left)"
+        if self.type == "excluded":
+            return "a port excluded by the caller"
         return "an unidentified holder"
 
 
