@@ -108,8 +108,10 @@ test: lint sanity unit integration integration-podman molecule chaos compat
 compat: venv docker
 	@bash scripts/compat.sh $(COMPAT)
 
+# Every benchmarks/bench_*.py at its default size (a couple of minutes each); the FIGURE lines are the
+# goals (docs/performance.md).
 bench: venv docker
-	@shopt -s nullglob; files=(benchmarks/*.py); \
+	@shopt -s nullglob; files=(benchmarks/bench_*.py); \
 	if [[ $${#files[@]} -eq 0 ]]; then echo "bench: no benchmarks yet"; exit 0; fi; \
 	for f in "$${files[@]}"; do echo "== $$f"; $(PY) "$$f"; done
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import docker
 import yaml
-from bench_setup import CONFIG, ROOT, VENV_BIN, _healthcheck, _literal, ansible_env, ensure_compose
+from bench_setup import CONFIG, ROOT, VENV_BIN, ansible_env, compose_service, containers_of, ensure_compose
 
 
 def setup_many(count: int, work: Path) -> tuple[float, list[float], list[dict]]:
@@ -59,17 +59,7 @@ def teardown(projects: list[str]) -> None:
 
 def compose_file(config: dict) -> dict:
     """The demo as compose sees it, project-scoped (no fixed container or network names)."""
-    services = {}
-    for container in [*config["mocks"], *config["services"], config["test"]]:
-        service = {"image": container["image"], "command": _literal(container["command"])}
-        if container.get("env"):
-            service["environment"] = {k: _literal(str(v)) for k, v in container["env"].items()}
-        ports = [p for p in container.get("ports", []) if isinstance(p, dict) and p.get("host_port")]
-        if ports:
-            service["ports"] = [f"{p['host_port']}:{p['container_port']}" for p in ports]
-        if container.get("healthcheck"):
-            service["healthcheck"] = _healthcheck(container["healthcheck"])
-        services[container["name"]] = service
+    services = {container["name"]: compose_service(container) for container in containers_of(config)}
     return {"version": "2.4", "services": services}
 
 

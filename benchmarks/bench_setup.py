@@ -1,20 +1,25 @@
-"""Benchmark: the demo environment brought up by the argus_setup role vs Debian's docker-compose 1.29.
+"""Benchmark: the demo environment through ``argusai.resilience.setup`` / ``teardown`` vs docker-compose 1.29.
 
-Both bring up examples/demo/e2e.yaml (a mock, a web service that calls it, a test runner):
+Both bring up examples/demo/e2e.yaml (a mock, a web service that calls it, a test runner), side by
+side on one machine, rounds alternating which side goes first:
 
-* role     ``ansible-playbook`` of a play that includes ``argusai.resilience.argus_setup``: preflight,
-           orphan cleanup, port resolution, mocks then services + test container under the guard
-           (waits until healthy and stable), connectivity check from the test container. Timed from
-           the start of ansible-playbook to its end: ready when it returns.
-* compose  an equivalent docker-compose.yml (same images, commands, env, ports, healthchecks, memory
-           limits, network, container names), ``docker-compose up -d`` (1.29 has no ``--wait``),
-           then polling the same readiness the role checks: every container running, mock and web
-           healthy, and mock:8080 and web:8080 reachable by name from the test container.
+* role     ``ansible-playbook playbooks/setup.yml`` (the argus_setup role: preflight and orphan
+           cleanup, ports, mocks then services + test container under the guard until healthy and
+           stable, connectivity from the test container), its outcome written with
+           ``argus_result_file``. Timed from the start of ansible-playbook to its end. Then the same
+           playbook again with the same run id on the environment that is up (the rerun), then
+           ``playbooks/teardown.yml`` of that run.
+* compose  the equivalent docker-compose.yml (same images, commands, env, ports, healthchecks,
+           memory limits, one network, the service names as DNS names), ``docker-compose up -d``
+           (1.29 has no ``--wait``) plus polling the readiness the role checks: every container
+           running, mock and web healthy, mock:8080 and web:8080 reachable by name from the test
+           container. Then ``up -d`` again on the up project plus the same readiness, then
+           ``docker-compose down``.
 
-Runs alternate (role, compose, role, ...) so that both see the same machine load; each run is
-torn down (untimed) before the next. Prints every timing, the medians and the ratio.
+Prints every timing, then one FIGURE line per goal (cold <= 2.5x, rerun <= 1.5x, teardown <= 1.5x)
+and the per-stage durations the role reported (argus_setup_result.durations_ms).
 
-    .venv/bin/python benchmarks/bench_setup.py [--rounds 3]
+    .venv/bin/python benchmarks/bench_setup.py [--rounds 4]
 
 Installs Debian's docker-compose (apt-get) when it is missing and this is a root Debian box.
 """
@@ -34,24 +39,13 @@ from pathlib import Path
 
 import docker
 import yaml
+from benchlib import ROOT, VENV_BIN, ansible_env, figure, machine
 
-ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "examples" / "demo" / "e2e.yaml"
-VENV_BIN = Path(sys.executable).parent
 PROJECT = "bench-setup"
-
-
-def ansible_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-            "ANSIBLE_COLLECTIONS_PATH": str(ROOT / "build" / "collections"),
-            "ANSIBLE_NOCOLOR": "1",
-            "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
-        }
-    )
-    return env
+COMPOSE_PROJECT = "bench-setup-compose"
+RUN_ID = "benchsetup"
+TIMEOUT = 180
 
 
 def ensure_compose() -> str:
@@ -60,12 +54,11 @@ def ensure_compose() -> str:
         return found
     if os.geteuid() == 0 and Path("/etc/debian_version").exists():
         print("installing Debian's docker-compose (apt-get) ...", flush=True)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "docker-compose"],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
-        )
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "docker-compose"]
+        if subprocess.run(install, stdout=subprocess.DEVNULL, env=env, check=False).returncode != 0:
+            subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+            subprocess.run(install, check=True, stdout=subprocess.DEVNULL, env=env)
         found = shutil.which("docker-compose")
     if not found:
         sys.exit("docker-compose (1.29) is needed: apt-get install docker-compose")
@@ -73,48 +66,46 @@ def ensure_compose() -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# the role
+# the role (through the collection's playbooks, as a user runs them)
 # ---------------------------------------------------------------------------------------------
 
 
-def role_up(work: Path, run: int) -> tuple[float, dict]:
-    out = work / f"role-{run}.json"
-    play = [
-        {
-            "name": "bench argus_setup",
-            "hosts": "localhost",
-            "gather_facts": False,
-            "vars": {"argus_config_file": str(CONFIG), "argus_project": PROJECT},
-            "tasks": [
-                {"ansible.builtin.include_role": {"name": "argusai.resilience.argus_setup"}},
-                {
-                    "ansible.builtin.copy": {
-                        "content": "{{ argus_setup_result | to_json }}",
-                        "dest": str(out),
-                        "mode": "0600",
-                    }
-                },
-            ],
-        }
-    ]
-    playbook = work / "role-play.yml"
-    playbook.write_text(yaml.safe_dump(play, sort_keys=False))
+def _playbook(name: str, extra_vars: dict) -> float:
     started = time.perf_counter()
     proc = subprocess.run(
-        [str(VENV_BIN / "ansible-playbook"), str(playbook)],
+        [str(VENV_BIN / "ansible-playbook"), str(ROOT / "playbooks" / name), "-e", json.dumps(extra_vars)],
         env=ansible_env(),
         capture_output=True,
         text=True,
         check=False,
+        timeout=TIMEOUT,
     )
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
-        sys.exit(f"role setup failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}")
-    return elapsed, json.loads(out.read_text())
+        sys.exit(f"{name} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
+    return elapsed
 
 
-def role_down() -> None:
-    """Remove every run of the bench project (also a half set-up one)."""
+def role_setup(work: Path) -> tuple[float, dict]:
+    out = work / "setup-result.json"
+    out.unlink(missing_ok=True)
+    variables = {
+        "argus_config_file": str(CONFIG),
+        "argus_project": PROJECT,
+        "argus_run_id": RUN_ID,
+        "argus_result_file": str(out),
+    }
+    elapsed = _playbook("setup.yml", variables)
+    entry = json.loads(out.read_text())["hosts"]["localhost"]
+    return elapsed, entry["result"]
+
+
+def role_teardown() -> float:
+    return _playbook("teardown.yml", {"argus_project": PROJECT, "argus_run_id": RUN_ID})
+
+
+def role_clear() -> None:
+    """Untimed: every run of the bench project, also a half set-up one."""
     subprocess.run(
         [
             str(VENV_BIN / "ansible-playbook"),
@@ -124,7 +115,8 @@ def role_down() -> None:
         ],
         env=ansible_env(),
         capture_output=True,
-        check=True,
+        check=False,
+        timeout=TIMEOUT,
     )
 
 
@@ -155,32 +147,44 @@ def _literal(value):
     return value.replace("$", "$$") if isinstance(value, str) else value
 
 
+def containers_of(config: dict) -> list[dict]:
+    return [*config.get("mocks", []), *config.get("services", []), config["test"]]
+
+
+def compose_service(container: dict) -> dict:
+    """One e2e.yaml container as a compose service: image, command, env, fixed host ports, healthcheck."""
+    service = {"image": container["image"]}
+    if container.get("command") is not None:
+        service["command"] = _literal(container["command"])
+    if container.get("env"):
+        service["environment"] = {k: _literal(str(v)) for k, v in container["env"].items()}
+    ports = [p for p in container.get("ports", []) if isinstance(p, dict) and p.get("host_port")]
+    if ports:
+        service["ports"] = [f"{p['host_port']}:{p['container_port']}" for p in ports]
+    if container.get("healthcheck"):
+        service["healthcheck"] = _healthcheck(container["healthcheck"])
+    return service
+
+
 def compose_file(config: dict) -> dict:
-    """The equivalent docker-compose.yml (version 2.4: healthchecks, mem_limit, container_name)."""
-    network = config["network"] if isinstance(config["network"], str) else config["network"]["name"]
+    """The equivalent docker-compose.yml (version 2.4: healthchecks, mem_limit, container_name).
+
+    Services are named as in e2e.yaml, so that they reach each other by the same DNS names.
+    """
     services = {}
-    containers = [*config.get("mocks", []), *config.get("services", []), config["test"]]
-    for container in containers:
-        service = {"image": container["image"], "container_name": container["name"], "networks": ["e2e"]}
-        if container.get("command") is not None:
-            service["command"] = _literal(container["command"])
-        if container.get("env"):
-            service["environment"] = {k: _literal(str(v)) for k, v in container["env"].items()}
-        ports = [p for p in container.get("ports", []) if isinstance(p, dict) and p.get("host_port")]
-        if ports:
-            service["ports"] = [f"{p['host_port']}:{p['container_port']}" for p in ports]
-        if container.get("healthcheck"):
-            service["healthcheck"] = _healthcheck(container["healthcheck"])
+    for container in containers_of(config):
+        service = compose_service(container)
+        service.update(container_name=f"{COMPOSE_PROJECT}-{container['name']}", networks=["e2e"])
         if container.get("memory"):
             service["mem_limit"] = container["memory"]
         services[container["name"]] = service
-    return {"version": "2.4", "services": services, "networks": {"e2e": {"name": network}}}
+    return {"version": "2.4", "services": services, "networks": {"e2e": {"name": f"argus-{COMPOSE_PROJECT}"}}}
 
 
 def compose_ready(client, config: dict, deadline: float) -> None:
     """Poll what the role checks: running, healthy, reachable by name from the test container."""
     mocks_and_services = [*config.get("mocks", []), *config.get("services", [])]
-    names = [c["name"] for c in mocks_and_services] + [config["test"]["name"]]
+    names = [f"{COMPOSE_PROJECT}-{c['name']}" for c in containers_of(config)]
     targets = [(c["name"], p["container_port"]) for c in mocks_and_services for p in c.get("ports", [])]
     while True:
         if time.perf_counter() > deadline:
@@ -192,7 +196,7 @@ def compose_ready(client, config: dict, deadline: float) -> None:
             continue
         healthy = all(s["Running"] and (s.get("Health") is None or s["Health"]["Status"] == "healthy") for s in states)
         if healthy:
-            tests = client.containers.get(config["test"]["name"])
+            tests = client.containers.get(names[-1])
             reachable = all(
                 # busybox nc has no -z: connect with stdin closed (what argus_network_verify does too)
                 tests.exec_run(["sh", "-c", f"nc -w 2 {host} {port} </dev/null"]).exit_code == 0
@@ -203,67 +207,101 @@ def compose_ready(client, config: dict, deadline: float) -> None:
         time.sleep(0.25)
 
 
-def compose_up(compose: str, work: Path, client, config: dict) -> float:
+def compose(binary: str, work: Path, *args: str) -> None:
+    command = [binary, "-p", COMPOSE_PROJECT, "-f", str(work / "docker-compose.yml"), *args]
+    subprocess.run(command, check=True, capture_output=True, timeout=TIMEOUT)
+
+
+def compose_up(binary: str, work: Path, client, config: dict) -> float:
     started = time.perf_counter()
-    subprocess.run(
-        [compose, "-p", f"{PROJECT}-compose", "-f", str(work / "docker-compose.yml"), "up", "-d"],
-        check=True,
-        capture_output=True,
-    )
-    compose_ready(client, config, started + 120)
+    compose(binary, work, "up", "-d")
+    compose_ready(client, config, started + TIMEOUT)
     return time.perf_counter() - started
 
 
-def compose_down(compose: str, work: Path) -> None:
-    subprocess.run(
-        [compose, "-p", f"{PROJECT}-compose", "-f", str(work / "docker-compose.yml"), "down", "-v", "-t", "1"],
-        check=True,
-        capture_output=True,
-    )
+def compose_down(binary: str, work: Path) -> float:
+    started = time.perf_counter()
+    compose(binary, work, "down", "-t", "0")  # the teardown kills at once too (no stop grace period)
+    return time.perf_counter() - started
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def role_round(work: Path, timings: dict, stages: list[dict]) -> str:
+    cold, result = role_setup(work)
+    rerun, rerun_result = role_setup(work)
+    changed = [c["name"] for c in rerun_result["services"] if c.get("changed")]
+    if changed:
+        sys.exit(f"the rerun changed {changed}: it must leave an environment that is up as it is")
+    down = role_teardown()
+    timings["role cold"].append(cold)
+    timings["role rerun"].append(rerun)
+    timings["role teardown"].append(down)
+    stages.append(result.get("durations_ms") or {})
+    stages.append(rerun_result.get("durations_ms") or {})
+    return f"role cold {cold:5.2f} s, rerun {rerun:5.2f} s, teardown {down:5.2f} s"
+
+
+def compose_round(binary: str, work: Path, client, config: dict, timings: dict) -> str:
+    cold = compose_up(binary, work, client, config)
+    rerun = compose_up(binary, work, client, config)
+    down = compose_down(binary, work)
+    timings["compose cold"].append(cold)
+    timings["compose rerun"].append(rerun)
+    timings["compose down"].append(down)
+    return f"compose cold {cold:5.2f} s, rerun {rerun:5.2f} s, down {down:5.2f} s"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
-    compose = ensure_compose()
-    version_run = subprocess.run([compose, "version", "--short"], capture_output=True, text=True, check=False)
-    version = version_run.stdout.strip()
+    binary = ensure_compose()
+    version = subprocess.run([binary, "version", "--short"], capture_output=True, text=True, check=False)
     config = yaml.safe_load(CONFIG.read_text())
     client = docker.from_env(timeout=60)
-    timings: dict[str, list[float]] = {"role": [], "compose": []}
+    names = ("role cold", "role rerun", "role teardown", "compose cold", "compose rerun", "compose down")
+    timings: dict[str, list[float]] = {name: [] for name in names}
+    stages: list[dict] = []
+    print(machine())
+    print(f"demo environment {CONFIG.relative_to(ROOT)}; docker-compose {version.stdout.strip()}; {args.rounds} rounds")
     with tempfile.TemporaryDirectory(prefix="bench-setup-") as tmp:
         work = Path(tmp)
         (work / "docker-compose.yml").write_text(yaml.safe_dump(compose_file(config), sort_keys=False))
-        print(
-            f"demo environment: {CONFIG.relative_to(ROOT)}; docker-compose {version}; {args.rounds} rounds, alternating"
-        )
-        for run in range(args.rounds):
-            try:
-                elapsed, result = role_up(work, run)
-            finally:
-                role_down()
-            timings["role"].append(elapsed)
-            try:
-                compose_elapsed = compose_up(compose, work, client, config)
-            finally:
-                compose_down(compose, work)
-            timings["compose"].append(compose_elapsed)
-            print(
-                f"  round {run + 1}: role {elapsed:6.2f} s   compose up -d + readiness {compose_elapsed:6.2f} s",
-                flush=True,
-            )
-    role, comp = statistics.median(timings["role"]), statistics.median(timings["compose"])
+        role_clear()
+        compose_down(binary, work)
+        try:
+            for number in range(args.rounds):
+                sides = [
+                    lambda: role_round(work, timings, stages),
+                    lambda: compose_round(binary, work, client, config, timings),
+                ]
+                if number % 2:
+                    sides.reverse()
+                lines = [side() for side in sides]
+                print(f"  round {number + 1}: " + "; ".join(lines), flush=True)
+        finally:
+            role_clear()
+            compose_down(binary, work)
     print()
-    print(f"{'':28}{'median':>10}{'min':>10}{'max':>10}")
-    for name, label in (("role", "argus_setup role"), ("compose", "docker-compose + polling")):
+    print(f"{'':26}{'median':>9}{'min':>9}{'max':>9}")
+    for name in names:
         values = timings[name]
-        print(f"{label:28}{statistics.median(values):>9.2f}s{min(values):>9.2f}s{max(values):>9.2f}s")
-    print(f"ratio role / compose (median): {role / comp:.2f}x")
-    print(
-        "The role's time includes what compose does not do: preflight (daemon, disk, orphans), orphan cleanup,"
-        " host port resolution, restart supervision until stable, and ansible-playbook start-up."
-    )
+        print(f"{name:26}{statistics.median(values):8.2f}s{min(values):8.2f}s{max(values):8.2f}s")
+    for label, index in (("cold", 0), ("rerun", 1)):
+        rows = stages[index::2]
+        keys = sorted({key for row in rows for key in row})
+        medians = {
+            key: statistics.median([row[key] for row in rows if row.get(key) is not None])
+            for key in keys
+            if any(row.get(key) is not None for row in rows)
+        }
+        print(f"role {label} stages (median ms, measured on the Docker host): {json.dumps(medians)}")
+    print()
+    figure("setup cold", timings["role cold"], "compose up -d + readiness", timings["compose cold"], 2.5)
+    figure("setup rerun (up)", timings["role rerun"], "compose up -d (up) + readiness", timings["compose rerun"], 1.5)
+    figure("teardown", timings["role teardown"], "compose down", timings["compose down"], 1.5)
     return 0
 
 

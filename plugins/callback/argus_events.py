@@ -22,7 +22,8 @@ description:
   - With a persistent fact cache (C(fact_caching=jsonfile) or C(redis)), the breaker survives
     between C(ansible-playbook) runs. See the collection's C(docs/circuit-breaker.md).
   - Prints a resilience summary at the end of the playbook (preflight checks, port mappings,
-    restarts, orphans removed, breaker state per host and project).
+    restarts, orphans removed, breaker state per host and project, and the wall time of each stage of
+    the C(argusai.resilience.argus_setup) role, as the controller saw it).
 author:
   - ArgusAI team (@argusai)
 requirements:
@@ -59,6 +60,7 @@ notes:
 
 import json
 import os
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -75,6 +77,9 @@ _PREFLIGHT = "argus_preflight"
 _PORTS = "argus_port_resolve"
 _ORPHANS = "argus_orphan_clean"
 _CIRCUIT = "argus_circuit"
+_GUARD = "argus_container_guard"
+# The task variable by which the argus_setup role names the stage of each of its tasks.
+_STAGE_VAR = "argus_setup__stage"
 
 
 def _short_action(task: Any) -> str:
@@ -110,9 +115,17 @@ class HostSummary:
         self.refused: dict[str, int] = defaultdict(int)  # project -> tasks refused with CIRCUIT_OPEN
         self.events = 0
         self.breakers: dict[str, dict[str, Any]] = {}
+        self.stages: dict[str, float] = {}  # setup stage -> seconds, in the order the stages ran
 
     def is_empty(self) -> bool:
-        return not (self.preflight or self.ports or self.restarts or self.orphan_cleanups or self.breakers)
+        return not (
+            self.preflight or self.ports or self.restarts or self.orphan_cleanups or self.breakers or self.stages
+        )
+
+    def note_cleanup(self, removed: Any) -> None:
+        if isinstance(removed, list):
+            self.orphan_cleanups += 1
+            self.orphans_removed += len(removed)
 
 
 def _project_of(data: dict[str, Any]) -> str:
@@ -141,6 +154,7 @@ class CallbackModule(CallbackBase):
         self._written = 0
         self._summary_enabled = True
         self._hosts: dict[str, HostSummary] = defaultdict(HostSummary)
+        self._task_started: tuple[Any, float] | None = None  # (task uuid, monotonic start)
 
     def set_options(self, task_keys: Any = None, var_options: Any = None, direct: Any = None) -> None:
         super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)
@@ -152,11 +166,28 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_play_start(self, play: Any) -> None:
         self._store = HostFactsStore(play.get_variable_manager())
 
+    def v2_playbook_on_task_start(self, task: Any, is_conditional: bool) -> None:
+        self._task_started = (getattr(task, "_uuid", None), time.monotonic())
+
     def v2_runner_on_ok(self, result: Any) -> None:
         self._task_done(result)
+        self._timed(result)
 
     def v2_runner_on_failed(self, result: Any, ignore_errors: bool = False) -> None:
         self._task_done(result)
+        self._timed(result)
+
+    def _timed(self, result: Any) -> None:
+        """Add the task's wall time (its start to this host's result) to the host's setup stage."""
+        task = _task_of(result)
+        stage = (getattr(task, "vars", None) or {}).get(_STAGE_VAR) if task is not None else None
+        if not isinstance(stage, str) or self._task_started is None:
+            return
+        uuid, began = self._task_started
+        if uuid != getattr(task, "_uuid", None):
+            return
+        stages = self._hosts[_host_of(result)].stages
+        stages[stage] = stages.get(stage, 0.0) + time.monotonic() - began
 
     def v2_runner_item_on_ok(self, result: Any) -> None:
         self._record(result, _result_of(result))
@@ -198,9 +229,13 @@ class CallbackModule(CallbackBase):
             host.preflight[project] = (runs, f"{report.get('overall')} ({tally or 'no checks'})")
         elif action == _PORTS and isinstance(data.get("mappings"), list):
             host.ports.extend(m for m in data["mappings"] if isinstance(m, dict))
-        elif action == _ORPHANS and isinstance(data.get("removed"), list):
-            host.orphan_cleanups += 1
-            host.orphans_removed += len(data["removed"])
+        elif action == _ORPHANS:
+            host.note_cleanup(data.get("removed"))
+        if action == _PREFLIGHT and isinstance(data.get("orphan_cleanup"), dict):
+            host.note_cleanup(data["orphan_cleanup"].get("removed"))
+        elif action == _GUARD and isinstance(data.get("port_resolution"), dict):
+            mappings = data["port_resolution"].get("mappings")
+            host.ports.extend(m for m in mappings or [] if isinstance(m, dict))
         error = data.get("error")
         if isinstance(error, dict) and error.get("code") == "CIRCUIT_OPEN":
             host.refused[_project_of(data)] += 1
@@ -287,6 +322,9 @@ class CallbackModule(CallbackBase):
             lines.append(f"  restarts   {host.restarts} restart attempt(s)")
         if host.orphan_cleanups:
             lines.append(f"  orphans    {host.orphans_removed} removed")
+        if host.stages:
+            spent = ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in host.stages.items())
+            lines.append(f"  stages     {spent} (setup stages, wall time: {sum(host.stages.values()):.2f} s)")
         for project, state in sorted(host.breakers.items()):
             refused = host.refused.get(project)
             lines.append(

@@ -427,6 +427,17 @@ options:
       port_strategy: *id019
       remove_on_failure: *id020
       state: *id021
+  start_first:
+    description:
+      - 'Names of items of O(containers) that start first (for example the mocks). Every other item is created meanwhile
+        and started once all of them are ready - running, and C(healthy) when they have a healthcheck - while their
+        O(stable_seconds) windows run on: the windows overlap instead of queueing.'
+      - When one of them fails, the others are not started (their C(restart_history.final_status) is V(not_started),
+        C(not_started_because) names the failed ones; a container created for the call stays created) and the task
+        fails with its error.
+    type: list
+    default: []
+    elements: str
   keep_services:
     description:
       - The services of the whole run. When set (with O(run_id)), containers of O(project) and that run whose service
@@ -434,6 +445,130 @@ options:
         events, RV(reconciled)).
     type: list
     elements: str
+  resolve_ports:
+    description:
+      - 'Resolve the host ports of the containers in this call, as M(argusai.resilience.argus_port_resolve) would,
+        before any container is created: every published port with a C(host_port) is a request named C(<service>-<container_port>[-udp]).'
+      - With O(run_id), the ports that running containers of that run publish already are kept (a rerun keeps its
+        ports); the others are probed, leased and reassigned by O(resolve_ports.strategy) (RV(port_resolution)).
+      - A conflict under V(fail) or an exhausted range fails the task before any container is touched (C(PORT_CONFLICT),
+        C(PORT_EXHAUSTION); RV(phase) is V(ports)).
+      - 'Not set: each container is created on the host ports it is given.'
+    type: dict
+    suboptions:
+      strategy:
+        description:
+          - V(auto) picks the next free port when the preferred one is taken and reports it in RV(mappings).
+          - V(fail) fails with C(PORT_CONFLICT) when any preferred port is taken.
+        type: str
+        default: auto
+        choices:
+          - auto
+          - fail
+      max_attempts:
+        description:
+          - How many candidate ports to examine per entry, the preferred port included.
+          - When none of them is free, the task fails with C(PORT_EXHAUSTION).
+          - Must be >= 1 and <= 65535.
+        type: int
+        default: 100
+      bind_address:
+        description:
+          - The host address the ports will be published on, an IPv4 or IPv6 literal (V(localhost) means V(127.0.0.1)).
+          - The wildcards V(0.0.0.0) and V(::) probe both IPv4 and, where the host has it, IPv6.
+        type: str
+        default: 0.0.0.0
+      daemon_location:
+        description:
+          - 'Where the Docker daemon runs, for the checks that look at the machine itself: host-port probes and
+            free disk space.'
+          - 'V(auto): a unix socket, C(localhost), a loopback address or an address of this machine''s interfaces
+            is this machine, unless the daemon reports another host name than this machine''s (a socket mounted
+            into a container or forwarded from elsewhere); anything else, host names included, is another machine.'
+          - V(local) and V(remote) say it outright, for example for a host name that is this machine, or a socket
+            forwarded from another machine.
+          - On another machine the checks run in a short-lived helper container there (O(probe_image)), or are reported
+            skipped with the reason; they never look at the wrong machine.
+        type: str
+        default: auto
+        choices:
+          - auto
+          - local
+          - remote
+      probe_image:
+        description:
+          - 'Image of the helper container that runs the machine checks when the daemon is on another machine (see
+            O(daemon_location)): host networking to read that machine''s socket tables, the paths to measure mounted
+            read-only. It needs C(sh), C(cat) and C(df); busybox or any distribution image has them.'
+          - It must already be present on that daemon; the module never pulls. When it is missing, the machine checks
+            are reported skipped with the reason.
+        type: str
+        default: busybox:latest
+  verify:
+    description:
+      - 'Check connectivity from the test container as M(argusai.resilience.argus_network_verify) does (the same
+        options, report and errors), in this call: it starts once every container of O(containers) is ready (running,
+        healthy), while their O(stable_seconds) windows run on, and runs once more at the end when a container had
+        to be restarted after it began (RV(network_verification)).'
+      - It does not run when a container failed. Its failure (C(DNS_RESOLUTION_FAILED), C(NETWORK_UNREACHABLE))
+        fails the task with RV(phase) V(network_verification); the containers stay up.
+    type: dict
+    suboptions:
+      container:
+        description:
+          - Name or id of the test container, the one the probes run from. It must be running and attached to O(network).
+        type: str
+        required: true
+      network:
+        description:
+          - The Docker network (name or id) the test container and the targets share.
+          - When not set, the test container must be attached to exactly one user-defined network, which is used.
+        type: str
+      targets:
+        description:
+          - The services to reach from the test container.
+        type: list
+        required: true
+        elements: dict
+        suboptions:
+          name:
+            description:
+              - The service name, reported as C(service) in RV(report.results). Unique among the targets.
+            type: str
+            required: true
+          host:
+            description:
+              - The host name as the test container would use it - a container name or network alias on O(network)
+                - or the IPv4 address of a container on O(network).
+            type: str
+            required: true
+          port:
+            description:
+              - The TCP port the service listens on inside its container.
+              - Must be >= 1 and <= 65535.
+            type: int
+            required: true
+      probe_timeout:
+        description:
+          - Seconds each probe (one DNS lookup, one TCP connect) may take.
+          - Must be >= 1 and <= 3600.
+        type: int
+        default: 5
+      wait_seconds:
+        description:
+          - How long to keep retrying a target that does not resolve or does not answer yet (services may still
+            be starting). Retries back off from 0.25 s to 2 s.
+          - V(0) probes each target once.
+          - Must be >= 0 and <= 3600.
+        type: int
+        default: 30
+      probe_image:
+        description:
+          - Image of the helper container used when the test container has no probe tools. It needs C(sleep), C(sh)
+            and either C(nc) and C(nslookup)/C(getent), or python.
+          - It must already be present on the Docker host; the module never pulls.
+        type: str
+        default: busybox:latest
   docker_host:
     description:
       - The Docker daemon to talk to, for example V(unix:///var/run/docker.sock) or V(tcp://127.0.0.1:2375).
@@ -883,6 +1018,15 @@ options:
   skip_orphan_check:
     description:
       - Skip the orphan check; it is reported as V(skipped).
+    type: bool
+    default: false
+  clean_orphans:
+    description:
+      - 'After the checks, when the report is not V(unhealthy), remove the resources of earlier runs of the project
+        in the same call, as M(argusai.resilience.argus_orphan_clean) does (same selection, events and C(CLEANUP_FAILED)
+        error; check mode only lists them): RV(orphan_cleanup).'
+      - 'The orphan check is then answered by the cleanup, which lists the resources once: it is reported as V(skipped)
+        and does not make the report V(degraded).'
     type: bool
     default: false
   daemon_timeout:

@@ -77,6 +77,13 @@ PREFLIGHT = (
            elements="path"),
     Option("skip_disk_check", "bool", "Skip the disk check; it is reported as V(skipped).", default=False),
     Option("skip_orphan_check", "bool", "Skip the orphan check; it is reported as V(skipped).", default=False),
+    Option("clean_orphans", "bool",
+           ("After the checks, when the report is not V(unhealthy), remove the resources of earlier runs of the "
+            "project in the same call, as M(argusai.resilience.argus_orphan_clean) does (same selection, events and "
+            "C(CLEANUP_FAILED) error; check mode only lists them): RV(orphan_cleanup).",
+            "The orphan check is then answered by the cleanup, which lists the resources once: it is reported as "
+            "V(skipped) and does not make the report V(degraded)."),
+           default=False),
     Option("daemon_timeout", "float",
            "Seconds to wait for the daemon to answer before the check fails with C(DOCKER_UNAVAILABLE).",
            default=5, minimum=0, exclusive_minimum=True, maximum=3600),
@@ -186,6 +193,38 @@ MACHINE_CHECKS = (
             "It must already be present on that daemon; the module never pulls. When it is missing, the machine "
             "checks are reported skipped with the reason.")),
 )  # fmt: skip
+
+# --- argus_container_guard: the ports of its containers resolved in the same call ------------------
+
+RESOLVE_PORTS = Option(
+    "resolve_ports",
+    "dict",
+    (
+        "Resolve the host ports of the containers in this call, as M(argusai.resilience.argus_port_resolve) would, "
+        "before any container is created: every published port with a C(host_port) is a request named "
+        "C(<service>-<container_port>[-udp]).",
+        "With O(run_id), the ports that running containers of that run publish already are kept (a rerun keeps its "
+        "ports); the others are probed, leased and reassigned by O(resolve_ports.strategy) (RV(port_resolution)).",
+        "A conflict under V(fail) or an exhausted range fails the task before any container is touched "
+        "(C(PORT_CONFLICT), C(PORT_EXHAUSTION); RV(phase) is V(ports)).",
+        "Not set: each container is created on the host ports it is given.",
+    ),
+    suboptions=(*pick(PORT_RESOLVE, "strategy", "max_attempts", "bind_address"), *MACHINE_CHECKS),
+)
+
+GUARD_VERIFY = Option(
+    "verify",
+    "dict",
+    (
+        "Check connectivity from the test container as M(argusai.resilience.argus_network_verify) does (the same "
+        "options, report and errors), in this call: it starts once every container of O(containers) is ready "
+        "(running, healthy), while their O(stable_seconds) windows run on, and runs once more at the end when a "
+        "container had to be restarted after it began (RV(network_verification)).",
+        "It does not run when a container failed. Its failure (C(DNS_RESOLUTION_FAILED), C(NETWORK_UNREACHABLE)) "
+        "fails the task with RV(phase) V(network_verification); the containers stay up.",
+    ),
+    suboptions=NETWORK_VERIFY,
+)
 
 # --- argus_config ------------------------------------------------------------------------------
 

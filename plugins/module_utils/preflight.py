@@ -50,6 +50,7 @@ class PreflightOptions:
     disk_paths: list[str] | None = None  # None: "/" and Docker's root dir
     skip_disk_check: bool = _DEFAULTS["skip_disk_check"]
     skip_orphan_check: bool = _DEFAULTS["skip_orphan_check"]
+    clean_orphans: bool = _DEFAULTS["clean_orphans"]
     daemon_timeout: float = _DEFAULTS["daemon_timeout"]
     docker_host: str | None = None
     daemon_location: str = _DEFAULTS["daemon_location"]
@@ -58,7 +59,7 @@ class PreflightOptions:
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> PreflightOptions:
         """The module's checked params; a local disk path that does not exist fails before Docker is called."""
-        options = cls(**{key: params[key] for key in cls.__dataclass_fields__})
+        options = cls(**{key: params[key] for key in cls.__dataclass_fields__ if key in params})
         remote = locate(options.docker_host, options.daemon_location).remote
         for path in options.disk_paths or []:
             if not os.path.isabs(path) or (not remote and not os.path.exists(path)):
@@ -250,6 +251,8 @@ class PreflightChecker:
         )
 
     def check_orphans(self) -> Check:
+        if self.options.clean_orphans:  # listed once, by the cleanup that follows the checks
+            return Check("orphans", SKIPPED, "skipped: the cleanup after the checks lists them (clean_orphans)")
         if self.options.skip_orphan_check:
             return Check("orphans", SKIPPED, "skipped (skip_orphan_check)")
         if self.client is None:
@@ -289,3 +292,14 @@ class PreflightChecker:
         self.events.emit("preflight_end", overall=overall, duration_ms=report["duration_ms"])
         self.failure = next((c.error for c in checks if c.status == FAIL), None)
         return report
+
+    def clean(self, check_mode: bool) -> tuple[dict[str, Any], ArgusError | None]:
+        """``clean_orphans``: the orphan cleanup on the checks' client, ``(result, CLEANUP_FAILED or None)``."""
+        from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.cleaner import (
+            CleanupOptions,
+            OrphanCleaner,
+        )
+
+        cleaner = OrphanCleaner(self.client, CleanupOptions(self.options.project, self.options.run_id), self.events)
+        result = cleaner.clean(check_mode=check_mode)
+        return result, cleaner.error_for(result)

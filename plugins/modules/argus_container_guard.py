@@ -22,7 +22,11 @@ description:
   - When the restarts are used up the task fails with C(CONTAINER_RESTART_EXHAUSTED) whose details hold the
     whole C(restart_history); the container is left in place for inspection unless O(remove_on_failure).
   - With O(containers), every container of the list is supervised at the same time (one thread each); the task
-    takes about as long as the slowest container.
+    takes about as long as the slowest container. With O(start_first), the other items start once the named ones
+    are ready (running, healthy), so tiers of a setup (mocks, then services) take one call and their stability
+    windows overlap.
+  - A running container whose configuration matches, healthy (or without a healthcheck) and up for
+    O(stable_seconds) already, is left as it is without waiting (a rerun on an environment that is up).
   - Idempotent. A running container whose configuration (the options documented with "Changing it recreates the
     container") and run id match is left alone (C(changed=false)); a changed configuration recreates it.
   - Only containers labeled C(argusai.managed=true) for O(project) are ever modified or removed. When the name
@@ -45,7 +49,9 @@ notes:
     + O(max_restarts) * O(stop_timeout), plus its Docker API requests (each bounded by O(timeout); a start refused for
     a taken port is retried at most 3 times). With O(containers) they are supervised at the same time, so the bound is the
     slowest one's. A daemon that stops sending the container's events fails the call with C(DOCKER_UNAVAILABLE) 30 s
-    after the watch in progress should have ended. See the collection's C(docs/guard.md).
+    after the watch in progress should have ended. With O(start_first), the others' bound starts when the first ones
+    are ready (at the latest, their bound). With O(verify), plus twice the bound of
+    M(argusai.resilience.argus_network_verify). See the collection's C(docs/guard.md).
 seealso:
   - module: argusai.resilience.argus_port_resolve
   - module: argusai.resilience.argus_network_verify
@@ -139,7 +145,8 @@ restart_history:
     - C(diagnostics) is C({container_id, container_name, status, exit_code, oom_killed, oom_evidence, error,
       health_status, started_at, finished_at, logs, memory_stats, health_log, timestamp}), C(logs) at most the
       last 100 lines of that run.
-    - C(final_status) is the container's status at the end (V(running), V(exited), V(removed), V(absent)).
+    - C(final_status) is the container's status at the end (V(running), V(exited), V(removed), V(absent), or
+      V(not_started) for an item O(start_first) held back).
   returned: when O(name) is used
   type: dict
   sample:
@@ -166,6 +173,8 @@ containers:
   description:
     - One result per item of O(containers), in the same order, each C({name, action, changed, container,
       restart_history, port_mappings, duration_ms}) plus C(error) (a structured error) when that container failed.
+    - An item held back by O(start_first) whose first containers failed has C(restart_history.final_status)
+      V(not_started) and C(not_started_because) (the names of the failed ones).
   returned: when O(containers) is used
   type: list
   elements: dict
@@ -194,6 +203,33 @@ reconciled:
       as in M(argusai.resilience.argus_teardown).
   returned: when O(keep_services) and O(run_id) are set
   type: dict
+port_resolution:
+  description:
+    - What O(resolve_ports) decided, C({mappings, ports, kept, daemon_machine}) - C(mappings) and C(ports) as in
+      M(argusai.resilience.argus_port_resolve) (C(ports) keyed C(<service>-<container_port>[-udp])), C(kept) the
+      ports kept from running containers of the run (their mappings say C(kept_from_run)), C(daemon_machine)
+      how the daemon's machine was probed (only when a port had to be resolved).
+  returned: when O(resolve_ports) is set
+  type: dict
+phases_ms:
+  description:
+    - Where the time of the call went, in milliseconds, C({reconcile, ports, containers}) (V(0) for a phase that
+      had nothing to do).
+  returned: success
+  type: dict
+  sample: {reconcile: 4, ports: 35, containers: 1650}
+network_verification:
+  description:
+    - With O(verify), the report of the connectivity check, as RV(argusai.resilience.argus_network_verify#module:report)
+      (C({results, all_reachable, network_topology, probe, duration_ms, timestamp})).
+  returned: when O(verify) is set and every container succeeded (not in check mode)
+  type: dict
+phase:
+  description:
+    - On failure, the phase that failed - V(reconcile) (O(keep_services)), V(ports) (O(resolve_ports)),
+      V(containers) or V(network_verification) (O(verify)).
+  returned: failure
+  type: str
 action:
   description:
     - What was (or in check mode would be) done, one of V(none), V(create), V(recreate), V(start) or V(remove).
@@ -219,24 +255,21 @@ error:
   type: dict
 """
 
-import time
-from typing import Any
-
-from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.cleaner import CleanupOptions
-from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.teardown import RunReconcile
+from ansible_collections.argusai.resilience.plugins.module_utils.guard.call import guard_call
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.options import (
     CONTAINER_OPTIONS,
     CONTAINERS,
     KEEP_SERVICES,
+    START_FIRST,
 )
-from ansible_collections.argusai.resilience.plugins.module_utils.guard.spec import specs_from_params
-from ansible_collections.argusai.resilience.plugins.module_utils.guard.supervisor import ContainerGuardian
-from ansible_collections.argusai.resilience.plugins.module_utils.module_options import DOCKER, PROJECT, RUN_ID
-from ansible_collections.argusai.resilience.plugins.module_utils.module_support import (
-    FailWithResult,
-    ModuleRun,
-    run_module,
+from ansible_collections.argusai.resilience.plugins.module_utils.module_options import (
+    DOCKER,
+    GUARD_VERIFY,
+    PROJECT,
+    RESOLVE_PORTS,
+    RUN_ID,
 )
+from ansible_collections.argusai.resilience.plugins.module_utils.module_support import run_module
 
 OPTIONS = (
     PROJECT,
@@ -249,75 +282,18 @@ OPTIONS = (
     ),
     *CONTAINER_OPTIONS,
     CONTAINERS,
+    START_FIRST,
     KEEP_SERVICES,
+    RESOLVE_PORTS,
+    GUARD_VERIFY,
     *DOCKER,
 )
 
 
 def main() -> None:
-    run_module(OPTIONS, core, mutually_exclusive=[("name", "containers")], required_one_of=[("name", "containers")])
-
-
-def item_result(outcome: Any) -> dict[str, Any]:
-    result = {
-        "name": outcome.name,
-        "action": outcome.action,
-        "changed": outcome.changed,
-        "container": outcome.container,
-        "restart_history": outcome.restart_history,
-        "port_mappings": outcome.port_mappings,
-        "run_id": outcome.run_id,
-        "duration_ms": outcome.duration_ms,
-    }
-    if outcome.error is not None:
-        result["error"] = outcome.error.to_dict()
-    return result
-
-
-def reconcile(run: ModuleRun) -> dict[str, Any] | None:
-    """Remove the run's containers of services no longer configured (``keep_services``)."""
-    params = run.params
-    if params["keep_services"] is None or params["run_id"] is None:
-        return None
-    options = CleanupOptions(project=params["project"], run_id=params["run_id"], resource_types=("containers",))
-    reconciler = RunReconcile(run.client(), options, run.events, params["keep_services"])
-    result = reconciler.clean(check_mode=run.check_mode)
-    error = reconciler.error_for(result)
-    if error is not None:
-        raise FailWithResult(error, reconciled=result)
-    return result
-
-
-def core(run: ModuleRun) -> dict[str, Any]:
-    specs = specs_from_params(run.params)
-    reconciled = reconcile(run)
-    guardian = ContainerGuardian(
-        run.client(), run.params["project"], run.params["run_id"], run.events, check_mode=run.check_mode
+    run_module(
+        OPTIONS, guard_call, mutually_exclusive=[("name", "containers")], required_one_of=[("name", "containers")]
     )
-    started = time.monotonic()
-    outcomes = guardian.ensure_all(specs)
-    port_mappings = [mapping for outcome in outcomes for mapping in outcome.port_mappings]
-    changed = any(outcome.changed for outcome in outcomes) or bool(reconciled and reconciled["found"])
-    result: dict[str, Any] = {"changed": changed, "port_mappings": port_mappings}
-    if reconciled is not None:
-        result["reconciled"] = reconciled
-    if run.params["containers"] is None:
-        single = item_result(outcomes[0])
-        result.update({key: single[key] for key in ("action", "run_id", "container", "restart_history")})
-    else:
-        items = [item_result(outcome) for outcome in outcomes]
-        result.update(
-            containers=items,
-            restart_histories=[item["restart_history"] for item in items],
-            duration_ms=int((time.monotonic() - started) * 1000),
-        )
-    failed = [outcome for outcome in outcomes if outcome.error is not None]
-    if failed:
-        error = failed[0].error
-        if len(outcomes) > 1:
-            error.details["failed_containers"] = [outcome.name for outcome in failed]
-        raise FailWithResult(error, **result)
-    return result
 
 
 if __name__ == "__main__":

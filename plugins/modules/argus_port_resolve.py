@@ -178,7 +178,6 @@ error:
   type: dict
 """
 
-from ansible_collections.argusai.resilience.plugins.module_utils.machine.location import locate_daemon
 from ansible_collections.argusai.resilience.plugins.module_utils.module_options import (
     DOCKER,
     MACHINE_CHECKS,
@@ -187,10 +186,9 @@ from ansible_collections.argusai.resilience.plugins.module_utils.module_options 
     RUN_ID,
 )
 from ansible_collections.argusai.resilience.plugins.module_utils.module_support import ModuleRun, run_module
-from ansible_collections.argusai.resilience.plugins.module_utils.ports.leases import Owner
 from ansible_collections.argusai.resilience.plugins.module_utils.ports.probe import validate_bind_address
-from ansible_collections.argusai.resilience.plugins.module_utils.ports.remote import port_checks
-from ansible_collections.argusai.resilience.plugins.module_utils.ports.resolver import PortResolver, validate_requests
+from ansible_collections.argusai.resilience.plugins.module_utils.ports.resolver import validate_requests
+from ansible_collections.argusai.resilience.plugins.module_utils.ports.run_ports import resolve_on_daemon
 
 OPTIONS = (
     *PORT_RESOLVE,
@@ -221,31 +219,19 @@ def core(run: ModuleRun) -> dict:
     params = run.params
     # every input is checked before a socket or Docker is touched
     requests = validate_requests(params["ports"])
-    bind_address = validate_bind_address(params["bind_address"])
-    client = run.client()
-    location = locate_daemon(client, params["docker_host"], params["daemon_location"])
-    checks = port_checks(client, location, params["probe_image"], params["project"], params["run_id"])
-    if checks.warning:
-        run.warn(checks.warning)
-    resolver = PortResolver(
-        client=client,
-        bind_address=bind_address,
-        max_attempts=params["max_attempts"],
-        events=run.events,
-        owner=Owner(params["project"], params["run_id"]),
-        lease=not run.check_mode,
-        probe=checks.probe,
-        holder_lookup=checks.holder_lookup,
+    validate_bind_address(params["bind_address"])
+    found = resolve_on_daemon(
+        run.client(), requests, params, params["project"], params["run_id"], run.events, lease=not run.check_mode
     )
-    resolution = resolver.resolve(requests, params["strategy"])
-    for warning in resolution.warnings:
+    for warning in found.warnings:
         run.warn(warning)
+    resolution = found.resolution
     mappings = [mapping.to_dict() for mapping in resolution.mappings]
     return {
         "changed": False,
         "mappings": mappings,
         "ports": resolution.ports,
-        "daemon_machine": checks.report,
+        "daemon_machine": found.daemon_machine,
         "ansible_facts": {"argus_port_mappings": mappings},
     }
 

@@ -21,15 +21,19 @@ description:
     helper container there (O(probe_image), the paths mounted read-only) measures them, or the check
     is V(skipped) with the reason (for example the image is not on that daemon); it never measures
     the wrong machine.
-  - Never changes anything on the host; a helper container, when one runs, is removed before the
-    module returns.
+  - Never changes anything on the host, unless O(clean_orphans) is set; a helper container, when one runs, is
+    removed before the module returns.
+  - With O(clean_orphans), the orphan cleanup of M(argusai.resilience.argus_orphan_clean) follows the checks in the
+    same call (one process instead of two; the resources are listed once), unless the report is V(unhealthy).
 extends_documentation_fragment: argusai.resilience.module_options.argus_preflight
 notes:
-  - The module only reads, so check mode runs the same checks.
-  - C(changed) is always V(false).
+  - The checks only read, so check mode runs the same checks; with O(clean_orphans), check mode lists the orphans
+    and removes nothing.
+  - C(changed) is V(false) unless O(clean_orphans) removed a resource (in check mode, found one).
   - Time bound. O(daemon_timeout) for the daemon check (connecting, C(docker info) and C(docker version)),
     plus the Docker API requests of the disk and orphan checks, each bounded by O(timeout) (for a daemon on
-    another machine, the disk check's helper container makes at most six of them).
+    another machine, the disk check's helper container makes at most six of them). With O(clean_orphans), plus the
+    bound of M(argusai.resilience.argus_orphan_clean).
 seealso:
   - module: argusai.resilience.argus_orphan_clean
 """
@@ -104,12 +108,23 @@ ansible_facts:
       description: The same report as RV(report).
       type: dict
 argus_events:
-  description: The events C(preflight_start), one C(preflight_check) per check, and C(preflight_end).
+  description:
+    - The events C(preflight_start), one C(preflight_check) per check, and C(preflight_end); with
+      O(clean_orphans), then the cleanup's C(cleanup_start), C(cleanup_resource) and C(cleanup_end).
   returned: always
   type: list
   elements: dict
+orphan_cleanup:
+  description:
+    - With O(clean_orphans), what the cleanup after the checks did, C({found, removed, failed, failed_resources,
+      duration_ms}) as in M(argusai.resilience.argus_orphan_clean) (C(failed_resources) repeats C(failed)).
+  returned: when O(clean_orphans) is set and the report is not V(unhealthy), also on a cleanup failure
+  type: dict
+  sample: {found: [], removed: [], failed: [], failed_resources: [], duration_ms: 12}
 error:
-  description: The structured error of the first failed check (C(DOCKER_UNAVAILABLE) or C(DISK_SPACE_LOW)).
+  description:
+    - The structured error of the first failed check (C(DOCKER_UNAVAILABLE) or C(DISK_SPACE_LOW)), or
+      C(CLEANUP_FAILED) when the cleanup of O(clean_orphans) could not remove a resource.
   returned: failure
   type: dict
 """
@@ -155,7 +170,14 @@ def core(run: ModuleRun) -> dict:
     report = checker.run()
     if report["overall"] == UNHEALTHY and run.params["fail_on_unhealthy"]:
         raise FailWithResult(checker.failure, report=report)  # an unhealthy report always has a failed check
-    return {"changed": False, "report": report, "ansible_facts": {"argus_preflight": report}}
+    result = {"changed": False, "report": report, "ansible_facts": {"argus_preflight": report}}
+    if run.params["clean_orphans"] and report["overall"] != UNHEALTHY:
+        cleanup, error = checker.clean(run.check_mode)
+        changed = bool(cleanup["found"]) if run.check_mode else bool(cleanup["removed"])
+        result.update(changed=changed, orphan_cleanup=dict(cleanup, failed_resources=cleanup["failed"]))
+        if error is not None:
+            raise FailWithResult(error, **result)
+    return result
 
 
 if __name__ == "__main__":

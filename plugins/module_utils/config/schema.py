@@ -89,7 +89,9 @@ RESILIENCE = (
         (
             Option("enabled", "bool", "Run argus_preflight first; an unhealthy host stops setup.", default=True),
             *pick(PREFLIGHT, "disk_threshold_gb", "disk_paths", "skip_disk_check", "daemon_timeout"),
-            Option("clean_orphans", "bool", "Remove what earlier runs of the project left behind.", default=True),
+            pick(PREFLIGHT, "clean_orphans")[0].but(
+                description="Remove what earlier runs of the project left behind.", default=True
+            ),
         ),
     ),
     _section(

@@ -14,6 +14,7 @@ own timestamps and the options, never moved by what the wait sees.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +51,12 @@ def _ns(seconds: float) -> int:
 
 
 def watch_attempt(
-    stream: EventStream, spec: ContainerSpec, container: Any, since_ns: int | None, window_end_ns: int | None = None
+    stream: EventStream,
+    spec: ContainerSpec,
+    container: Any,
+    since_ns: int | None,
+    window_end_ns: int | None = None,
+    on_ready: Callable[[], None] | None = None,
 ) -> Attempt:
     """Watch the current run until it fails, or is stable and the watch window is over.
 
@@ -58,6 +64,8 @@ def watch_attempt(
     ``window_end_ns``: the end of the guard's watch window, fixed when the container was first
     stable; None before that, when the window is ``watch_seconds`` from this run's stable moment.
     A run is always watched until it is stable, even past the window.
+    ``on_ready``: called once the run is ready (running, and healthy with a healthcheck), before
+    its stability wait: what lets containers that depend on it start meanwhile.
     """
     container.reload()
     state = container.attrs.get("State") or {}
@@ -83,6 +91,8 @@ def watch_attempt(
             if health != "healthy":
                 return Attempt(since_ns, failure=Failure(diagnostics.NOT_HEALTHY_IN_TIME, time.time_ns(), oom))
             healthy_ns = time.time_ns()
+    if on_ready is not None:
+        on_ready()
     stable_ns = healthy_ns + _ns(spec.stable_seconds)
     window_end_ns = stable_ns + _ns(spec.watch_seconds) if window_end_ns is None else window_end_ns
     failure = watch_until(stream, container, min(since_ns, healthy_ns), max(stable_ns, window_end_ns))

@@ -161,3 +161,18 @@ KEEP_SERVICES = Option(
     ),
     elements="str",
 )
+
+START_FIRST = Option(
+    "start_first",
+    "list",
+    (
+        "Names of items of O(containers) that start first (for example the mocks). Every other item is created "
+        "meanwhile and started once all of them are ready - running, and C(healthy) when they have a healthcheck - "
+        "while their O(stable_seconds) windows run on: the windows overlap instead of queueing.",
+        "When one of them fails, the others are not started (their C(restart_history.final_status) is "
+        "V(not_started), C(not_started_because) names the failed ones; a container created for the call stays "
+        "created) and the task fails with its error.",
+    ),
+    elements="str",
+    default=[],
+)

@@ -30,6 +30,7 @@ class GuardOutcome:
     duration_ms: int = 0
     run_since_ns: int | None = None  # just before the current run was started (events and logs since)
     start_seconds: float = 0.0  # how long the last start call took (Docker's own start latency)
+    not_started_because: list[str] = field(default_factory=list)  # the failed start_first containers
 
     @property
     def restart_history(self) -> dict[str, Any]:

@@ -15,15 +15,20 @@ watch window (``watch_seconds``) is fixed when the container is first stable; do
 the resulting bound. Exhaustion raises CONTAINER_RESTART_EXHAUSTED with the whole history; the
 container is left for inspection unless ``remove_on_failure``.
 
+With ``start_first`` (ensure_all), those containers start at once and the others once all of them
+are ready (running, healthy with a healthcheck): the later ones' start overlaps the earlier ones'
+stability windows instead of queueing behind them. A container already running, healthy and up for
+``stable_seconds`` is left as it is without any wait (a rerun on an environment that is up).
+
 Only containers labeled ``argusai.managed=true`` for the same project are ever modified (containers).
 """
 
 from __future__ import annotations
 
 import random
+import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ansible_collections.argusai.resilience.plugins.module_utils.backoff import delay_ms
@@ -32,7 +37,10 @@ from ansible_collections.argusai.resilience.plugins.module_utils.events import E
 from ansible_collections.argusai.resilience.plugins.module_utils.guard import diagnostics
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.attempt import watch_attempt
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.containers import Containers, describe
-from ansible_collections.argusai.resilience.plugins.module_utils.guard.event_stream import EventStream
+from ansible_collections.argusai.resilience.plugins.module_utils.guard.event_stream import (
+    EventStream,
+    parse_docker_time,
+)
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.outcome import (
     CREATE,
     NONE,
@@ -42,6 +50,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.guard.outcome i
     GuardOutcome,
 )
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.spec import CONFIG_HASH, ContainerSpec
+from ansible_collections.argusai.resilience.plugins.module_utils.guard.tiers import TierRun
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import RUN_ID, new_run_id
 from ansible_collections.argusai.resilience.plugins.module_utils.ports.leases import release_for_container
 
@@ -73,17 +82,30 @@ class ContainerGuardian:
         self.sleep = sleep
         self.rng = rng
         self._fresh_run_id: str | None = None
+        self._restarts_lock = threading.Lock()
+        self.restarts = 0  # restarts made by this guardian so far, all containers together
 
     # ------------------------------------------------------------------ public entry points
-    def ensure(self, spec: ContainerSpec) -> GuardOutcome:
-        """Bring one container to ``spec.state``; failures land in ``outcome.error``, never raise."""
+    def ensure(
+        self,
+        spec: ContainerSpec,
+        on_ready: Callable[[], None] | None = None,
+        before_start: Callable[[GuardOutcome], bool] | None = None,
+    ) -> GuardOutcome:
+        """Bring one container to ``spec.state``; failures land in ``outcome.error``, never raise.
+
+        ``on_ready``: called when the container is ready (see attempt.watch_attempt).
+        ``before_start``: called once the container exists (created if need be), right before it is
+        started; False leaves it unstarted (it has then filled in the outcome). Not called for a
+        container that is up already.
+        """
         outcome = GuardOutcome(name=spec.name)
         started = time.monotonic()
         try:
             if spec.state == "absent":
                 self._absent(spec, outcome)
             else:
-                self._started(spec, outcome)
+                self._started(spec, outcome, on_ready, before_start)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a structured error
             error = from_exception(exc)
             error.details.setdefault("container_name", spec.name)
@@ -92,12 +114,18 @@ class ContainerGuardian:
         outcome.duration_ms = int((time.monotonic() - started) * 1000)
         return outcome
 
-    def ensure_all(self, specs: list[ContainerSpec]) -> list[GuardOutcome]:
-        """Supervise several containers at once (one thread each); results in input order."""
-        if len(specs) <= 1:
-            return [self.ensure(spec) for spec in specs]
-        with ThreadPoolExecutor(max_workers=len(specs), thread_name_prefix="argus-guard") as pool:
-            return list(pool.map(self.ensure, specs))
+    def ensure_all(
+        self,
+        specs: list[ContainerSpec],
+        start_first: Iterable[str] = (),
+        when_ready: Callable[[], None] | None = None,
+    ) -> list[GuardOutcome]:
+        """Supervise several containers at once (one thread each); results in input order.
+
+        ``start_first`` and ``when_ready``: see guard/tiers.py (tiers of one call, and what runs
+        once every container is ready, e.g. the connectivity check).
+        """
+        return TierRun(self, specs, start_first, when_ready).run()
 
     # ------------------------------------------------------------------ state: absent
     def _absent(self, spec: ContainerSpec, outcome: GuardOutcome) -> None:
@@ -131,7 +159,13 @@ class ContainerGuardian:
             return NONE
         return START
 
-    def _started(self, spec: ContainerSpec, outcome: GuardOutcome) -> None:
+    def _started(
+        self,
+        spec: ContainerSpec,
+        outcome: GuardOutcome,
+        on_ready: Callable[[], None] | None,
+        before_start: Callable[[GuardOutcome], bool] | None = None,
+    ) -> None:
         existing = self.containers.existing(spec.name)
         image_id = self.containers.image_id(spec.image or "")
         action = self._plan(spec, existing, image_id)
@@ -146,8 +180,8 @@ class ContainerGuardian:
             outcome.port_mappings = self.containers.mappings(spec, existing) if action in (NONE, START) else []
             return
         if action == NONE:
-            if ((existing.attrs.get("State") or {}).get("Health") or {}).get("Status") == "starting":
-                self._supervise(spec, existing, outcome)  # let the start under way finish, under the guard
+            if not _stable_now(spec, existing.attrs.get("State") or {}):
+                self._supervise(spec, existing, outcome, on_ready)  # let the start under way finish, guarded
                 outcome.changed = bool(outcome.attempts)
             else:
                 outcome.container = describe(existing)
@@ -155,7 +189,8 @@ class ContainerGuardian:
                 outcome.port_mappings = self.containers.mappings(spec, existing)
             return
         if action == START:
-            self._supervise(spec, self.containers.restart(spec, existing, outcome), outcome)
+            if before_start is None or before_start(outcome):
+                self._supervise(spec, self.containers.restart(spec, existing, outcome), outcome, on_ready)
             return
         if action == RECREATE:
             existing.remove(force=True)
@@ -163,7 +198,11 @@ class ContainerGuardian:
             self.containers.ensure_network(spec.network, outcome.run_id)
         bindings = {port.key: port.host_port for port in spec.ports}
         created = self.containers.create(spec, outcome.run_id, bindings)
-        self._supervise(spec, self.containers.start(spec, created, outcome, bindings), outcome)
+        if before_start is not None and not before_start(outcome):  # created, held back
+            created.reload()
+            outcome.container = describe(created)
+            return
+        self._supervise(spec, self.containers.start(spec, created, outcome, bindings), outcome, on_ready)
 
     def _new_run_id(self, existing: Any | None) -> str:
         if existing is not None and (existing.labels or {}).get(RUN_ID):
@@ -175,12 +214,14 @@ class ContainerGuardian:
         return self._fresh_run_id
 
     # ------------------------------------------------------------------ supervision
-    def _supervise(self, spec: ContainerSpec, container: Any, outcome: GuardOutcome) -> None:
+    def _supervise(
+        self, spec: ContainerSpec, container: Any, outcome: GuardOutcome, on_ready: Callable[[], None] | None = None
+    ) -> None:
         window_end_ns: int | None = None  # fixed when the container is first stable
         unstable = 0  # failed runs since the last stable one: the position in the backoff schedule
         secrets = tuple(spec.env.values())
         while True:  # each round ends in success, a give-up, or one more of the max_restarts restarts
-            attempt = watch_attempt(self.stream, spec, container, outcome.run_since_ns, window_end_ns)
+            attempt = watch_attempt(self.stream, spec, container, outcome.run_since_ns, window_end_ns, on_ready)
             failure = attempt.failure
             if attempt.stable_ns is not None:
                 unstable = 0
@@ -231,6 +272,8 @@ class ContainerGuardian:
             remaining = delay_s - (time.time_ns() - failure.at_ns) / 1e9 - min(outcome.start_seconds, delay_s)
             if remaining > 0:
                 self.sleep(remaining)
+            with self._restarts_lock:
+                self.restarts += 1
             container = self.containers.restart(spec, container, outcome)
             entry["restarted"] = True
 
@@ -265,3 +308,11 @@ class ContainerGuardian:
             f"last: {last}",
             dict(details, max_restarts=spec.max_restarts),
         )
+
+
+def _stable_now(spec: ContainerSpec, state: dict[str, Any]) -> bool:
+    """Running, healthy (or without a healthcheck) and up for ``stable_seconds`` already: nothing to wait for."""
+    if ((state.get("Health") or {}).get("Status") or None) == "starting":
+        return False
+    started_ns = parse_docker_time(state.get("StartedAt"))
+    return started_ns is not None and time.time_ns() - started_ns >= spec.stable_seconds * 1e9
