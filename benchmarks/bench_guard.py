@@ -40,6 +40,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.events import E
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.spec import spec_from_params  # noqa: E402
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.supervisor import ContainerGuardian  # noqa: E402
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import resource_labels  # noqa: E402
+from benchlib import figure, machine  # noqa: E402
 
 IMAGE = os.environ.get("ARGUS_TEST_IMAGE", "argusai/testbox:latest")
 CRASH = ["sh", "-c", "echo up; sleep 1; echo down; exit 1"]
@@ -176,6 +177,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="recovery rounds per side (alternating)")
     parser.add_argument("--services", type=int, default=10, help="services started in the startup comparison")
     args = parser.parse_args()
+    print(machine())
     client = docker.from_env(timeout=120)
     project = f"bench-guard-{secrets.token_hex(3)}"
     try:
@@ -195,6 +197,9 @@ def main() -> None:
         d_all = statistics.mean(v for gaps in docker_gaps for v in gaps)
         g_all = statistics.mean(v for gaps in guard_gaps for v in gaps)
         print(f"mean   : docker {d_all:7.0f} ms   guard {g_all:7.0f} ms   guard/docker {g_all / d_all:5.2f}x")
+        all_docker = [v / 1000 for gaps in docker_gaps for v in gaps]
+        figure("guard recovery (mean of restarts)", [v / 1000 for gaps in guard_gaps for v in gaps],
+               "dockerd on-failure", all_docker, 1.0, statistics.fmean)  # fmt: skip
         print(
             "(Docker waits its delay, then starts; the guard counts the delay from the death to running again and"
             " issues the start early by the last start's latency. The guard also captures diagnostics each time.)"

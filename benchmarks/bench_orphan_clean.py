@@ -1,17 +1,21 @@
-"""Orphan cleanup: the module's core versus ``docker rm -f $(docker ps -aq ...)`` + ``docker network rm``.
+"""Orphan cleanup through Ansible versus ``docker rm -f $(docker ps -aq ...)`` + ``docker network rm``.
 
-Each round builds two identical sets of orphans (200 containers: half running ``sleep``, a
-quarter exited, a quarter created and never started, spread over 20 networks they are attached
-to, plus the 20 networks) under two fresh project names, then cleans one with the module core
-(connect, list, created-after-start check, ordered parallel removal: everything the module does
-except Ansible's own process start) and the other with the Docker CLI, the order alternating
-between rounds. Both sides are checked to have removed everything. Prints the median of each
-side and the ratio (target <= 1.0).
+Each round builds identical sets of orphans (200 containers: a quarter running ``sleep``, half
+exited, a quarter created and never started, plus 20 networks) under fresh project names, then
+removes each set one way, the order rotating between rounds:
 
-    .venv/bin/python benchmarks/bench_orphan_clean.py [--rounds 2] [--workers 8] [--ansible]
+* ansible   ``ansible-playbook`` of one ``argusai.resilience.argus_orphan_clean`` task, the whole
+            process timed (Ansible's start-up, the module's transfer and start, listing, the
+            created-after-start check, the cleanup turn, ordered parallel removal, leases);
+* cli       ``docker rm -f $(docker ps -aq --filter label=...)`` then ``docker network rm $(...)``
+            (the CLI removes in parallel itself): the anchor;
+* sdk floor the raw Docker SDK: list by label, then ``remove_container(force=True)`` on 16 threads
+            and the networks: what the daemon itself needs, no checks at all.
 
-``--workers 4,8,16`` times the core with each worker count (same rounds) to choose the default;
-``--ansible`` also times one cleanup through ``ansible-playbook`` (not part of the ratio).
+Every side is checked to have removed everything. Prints the medians and the FIGURE line
+(ansible / cli, goal <= 1.0).
+
+    .venv/bin/python benchmarks/bench_orphan_clean.py [--rounds 2] [--attach]
 
 Note: Docker 20.10's libnetwork can deadlock when very many containers exit at once (seen here
 once, on the ``docker rm -f`` side, with other test suites loading the daemon); the daemon then
@@ -22,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import secrets
 import statistics
 import subprocess
@@ -31,17 +34,11 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "build", "collections"))
+import docker
+from benchlib import ROOT, VENV_BIN, ansible_env, figure, machine
 
-import docker  # noqa: E402
-from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.cleaner import (  # noqa: E402
-    DEFAULT_WORKERS,
-    CleanupOptions,
-    OrphanCleaner,
-)
-from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import connect  # noqa: E402
-from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog  # noqa: E402
+sys.path.insert(0, str(ROOT / "build" / "collections"))
+
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import resource_labels  # noqa: E402
 
 IMAGE = "argusai/testbox:latest"
@@ -50,9 +47,10 @@ NETWORKS = 20
 OLD_RUN = "benchold"
 CURRENT_RUN = "benchnow"
 CLI_TIMEOUT = 300  # a wedged daemon fails the benchmark instead of hanging it
+STATES = ("running", "exited", "created", "exited")  # a quarter running
 # Attaching every container to one of the networks makes each create/remove cost a veth pair and
 # iptables rules (about 4x slower on both sides, dominated by the daemon); off by default so that
-# the benchmark stays under two minutes. --attach turns it on.
+# the benchmark stays within a couple of minutes. --attach turns it on.
 ATTACH = False
 
 
@@ -63,7 +61,7 @@ def build_set(client: docker.DockerClient, project: str) -> None:
     networks = [api.create_network(f"{project}-n{i}", labels=labels)["Id"] for i in range(NETWORKS)]
 
     def make(i: int) -> None:
-        state = ("running", "exited", "running", "created")[i % 4]
+        state = STATES[i % len(STATES)]
         command = ["sleep", "600"] if state == "running" else ["true"]
         created = api.create_container(
             IMAGE,
@@ -74,6 +72,8 @@ def build_set(client: docker.DockerClient, project: str) -> None:
         )
         if state != "created":
             api.start(created["Id"])
+            if state == "exited":
+                api.wait(created["Id"], timeout=60)
 
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(make, range(CONTAINERS)))
@@ -84,18 +84,29 @@ def leftovers(client: docker.DockerClient, project: str) -> int:
     return len(client.api.containers(all=True, filters=filters)) + len(client.api.networks(filters=filters))
 
 
-def clean_with_module_core(project: str, workers: int) -> float:
-    started = time.perf_counter()
-    client = connect(None, 60)
-    cleaner = OrphanCleaner(
-        client, CleanupOptions(project, CURRENT_RUN, workers=workers), EventLog(project, CURRENT_RUN)
-    )
-    result = cleaner.clean()
-    elapsed = time.perf_counter() - started
-    client.close()
-    assert not result["failed"], [f["error"]["message"] for f in result["failed"]]
-    assert len(result["removed"]) == CONTAINERS + NETWORKS, len(result["removed"])
-    return elapsed
+def clean_with_ansible(project: str) -> float:
+    play = [
+        {
+            "name": "bench",
+            "hosts": "localhost",
+            "gather_facts": False,
+            "tasks": [
+                {"name": "clean", "argusai.resilience.argus_orphan_clean": {"project": project, "run_id": CURRENT_RUN}}
+            ],
+        }
+    ]
+    with tempfile.NamedTemporaryFile("w", suffix=".yml") as handle:
+        json.dump(play, handle)
+        handle.flush()
+        started = time.perf_counter()
+        subprocess.run(
+            [str(VENV_BIN / "ansible-playbook"), handle.name],
+            check=True,
+            env=ansible_env(),
+            stdout=subprocess.DEVNULL,
+            timeout=CLI_TIMEOUT,
+        )
+        return time.perf_counter() - started
 
 
 def clean_with_docker_cli(project: str) -> float:
@@ -109,35 +120,21 @@ def clean_with_docker_cli(project: str) -> float:
     return time.perf_counter() - started
 
 
-def clean_with_ansible(project: str) -> float:
-    play = [
-        {
-            "name": "bench",
-            "hosts": "localhost",
-            "gather_facts": False,
-            "tasks": [
-                {
-                    "name": "clean",
-                    "argusai.resilience.argus_orphan_clean": {"project": project, "run_id": CURRENT_RUN},
-                }
-            ],
-        }
-    ]
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
-    with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as handle:
-        json.dump(play, handle)
-    try:
-        started = time.perf_counter()
-        subprocess.run(
-            [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), handle.name],
-            check=True,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            timeout=CLI_TIMEOUT,
-        )
-        return time.perf_counter() - started
-    finally:
-        os.unlink(handle.name)
+def clean_with_raw_sdk(project: str) -> float:
+    """The floor: the SDK's client made, list, parallel forced removals, networks; nothing else."""
+    started = time.perf_counter()
+    client = docker.DockerClient(base_url="unix:///var/run/docker.sock", timeout=CLI_TIMEOUT, max_pool_size=16)
+    filters = {"label": f"argusai.project={project}"}
+    ids = [row["Id"] for row in client.api.containers(all=True, filters=filters)]
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda cid: client.api.remove_container(cid, force=True), ids))
+        networks = [row["Id"] for row in client.api.networks(filters=filters)]
+        list(pool.map(client.api.remove_network, networks))
+    client.close()
+    return time.perf_counter() - started
+
+
+SIDES = {"ansible": clean_with_ansible, "cli": clean_with_docker_cli, "sdk floor": clean_with_raw_sdk}
 
 
 def remove_everything(client: docker.DockerClient, projects: list[str]) -> None:
@@ -153,57 +150,39 @@ def remove_everything(client: docker.DockerClient, projects: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--workers", default=str(DEFAULT_WORKERS), help="comma-separated worker counts to time")
-    parser.add_argument("--ansible", action="store_true", help="also time one cleanup through ansible-playbook")
     parser.add_argument("--attach", action="store_true", help="attach the containers to the networks (slower)")
     args = parser.parse_args()
     global ATTACH
     ATTACH = args.attach
-    worker_counts = [int(w) for w in args.workers.split(",")]
 
+    print(machine())
     client = docker.DockerClient(base_url="unix:///var/run/docker.sock", timeout=120, max_pool_size=32)
     tag = secrets.token_hex(3)
     projects: list[str] = []
-    timings: dict[str, list[float]] = {f"module[{w}]": [] for w in worker_counts}
-    timings["docker_cli"] = []
+    timings: dict[str, list[float]] = {name: [] for name in SIDES}
     try:
         for round_number in range(args.rounds):
-            sides = [(f"module[{w}]", w) for w in worker_counts] + [("docker_cli", None)]
-            if round_number % 2:
-                sides.reverse()
-            for name, workers in sides:
+            order = list(SIDES)
+            order = order[round_number % len(order) :] + order[: round_number % len(order)]
+            for name in order:
                 project = f"bench-oc-{tag}-{len(projects)}"
                 projects.append(project)
                 build_set(client, project)
-                time.sleep(1.5)  # let the daemon settle; the same pause for both sides
-                if workers is None:
-                    elapsed = clean_with_docker_cli(project)
-                else:
-                    elapsed = clean_with_module_core(project, workers)
+                time.sleep(1.5)  # let the daemon settle; the same pause for every side
+                elapsed = SIDES[name](project)
                 assert leftovers(client, project) == 0, f"{name} left resources of {project}"
                 timings[name].append(elapsed)
-                print(f"round {round_number + 1}: {name:<12} {elapsed * 1000:8.0f} ms", flush=True)
-        if args.ansible:
-            project = f"bench-oc-{tag}-{len(projects)}"
-            projects.append(project)
-            build_set(client, project)
-            time.sleep(1.5)
-            elapsed = clean_with_ansible(project)
-            assert leftovers(client, project) == 0
-            print(f"via ansible-playbook (incl. Ansible start-up): {elapsed * 1000:.0f} ms")
+                print(f"round {round_number + 1}: {name:<10} {elapsed * 1000:8.0f} ms", flush=True)
     finally:
         remove_everything(client, projects)
         client.close()
 
-    cli_ms = statistics.median(timings["docker_cli"]) * 1000
-    print(f"\n{CONTAINERS} containers + {NETWORKS} networks, median of {args.rounds} rounds:")
-    print(f"  docker rm -f $(docker ps -aq ...) + docker network rm: {cli_ms:8.0f} ms")
-    for workers in worker_counts:
-        module_ms = statistics.median(timings[f"module[{workers}]"]) * 1000
-        print(
-            f"  module core ({workers:>2} workers):                      {module_ms:8.0f} ms"
-            f"   ratio module/cli = {module_ms / cli_ms:.2f} (target <= 1.0)"
-        )
+    print(f"\n{CONTAINERS} containers (a quarter running) + {NETWORKS} networks, median of {args.rounds} rounds:")
+    for name in SIDES:
+        print(f"  {name:<10} {statistics.median(timings[name]) * 1000:8.0f} ms")
+    anchor = "docker rm -f + network rm"
+    figure("orphan cleanup (whole ansible-playbook)", timings["ansible"], anchor, timings["cli"], 1.0)
+    figure("raw-SDK floor (for reference)", timings["sdk floor"], anchor, timings["cli"], 1.0)
 
 
 if __name__ == "__main__":

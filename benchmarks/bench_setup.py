@@ -120,6 +120,43 @@ def role_clear() -> None:
     )
 
 
+def ansible_floor(work: Path, tasks: list[dict]) -> float:
+    """One ansible-playbook run of ``tasks`` on localhost: what Ansible costs before any work."""
+    playbook = work / "floor.yml"
+    playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
+    started = time.perf_counter()
+    subprocess.run(
+        [str(VENV_BIN / "ansible-playbook"), str(playbook)],
+        env=ansible_env(),
+        check=True,
+        capture_output=True,
+        timeout=TIMEOUT,
+    )
+    return time.perf_counter() - started
+
+
+# The floor of any setup in two module processes: the same two modules doing (almost) nothing.
+FLOORS = {
+    "ansible-playbook, one debug task": [{"ansible.builtin.debug": {"msg": "floor"}}],
+    "two module tasks doing next to nothing": [
+        {
+            "argusai.resilience.argus_preflight": {
+                "project": PROJECT,
+                "skip_disk_check": True,
+                "skip_orphan_check": True,
+            }
+        },
+        {
+            "argusai.resilience.argus_container_guard": {
+                "project": PROJECT,
+                "name": f"{PROJECT}-floor",
+                "state": "absent",
+            }
+        },
+    ],
+}
+
+
 # ---------------------------------------------------------------------------------------------
 # docker-compose
 # ---------------------------------------------------------------------------------------------
@@ -261,7 +298,7 @@ def main() -> int:
     version = subprocess.run([binary, "version", "--short"], capture_output=True, text=True, check=False)
     config = yaml.safe_load(CONFIG.read_text())
     client = docker.from_env(timeout=60)
-    names = ("role cold", "role rerun", "role teardown", "compose cold", "compose rerun", "compose down")
+    names = ("role cold", "role rerun", "role teardown", "compose cold", "compose rerun", "compose down", *FLOORS)
     timings: dict[str, list[float]] = {name: [] for name in names}
     stages: list[dict] = []
     print(machine())
@@ -280,6 +317,8 @@ def main() -> int:
                 if number % 2:
                     sides.reverse()
                 lines = [side() for side in sides]
+                for name, tasks in FLOORS.items():
+                    timings[name].append(ansible_floor(work, tasks))
                 print(f"  round {number + 1}: " + "; ".join(lines), flush=True)
         finally:
             role_clear()
@@ -301,7 +340,11 @@ def main() -> int:
     print()
     figure("setup cold", timings["role cold"], "compose up -d + readiness", timings["compose cold"], 2.5)
     figure("setup rerun (up)", timings["role rerun"], "compose up -d (up) + readiness", timings["compose rerun"], 1.5)
-    figure("teardown", timings["role teardown"], "compose down", timings["compose down"], 1.5)
+    figure("teardown", timings["role teardown"], "compose down -t 0", timings["compose down"], 1.5)
+    for name in FLOORS:
+        floor = statistics.median(timings[name])
+        rerun = statistics.median(timings["compose rerun"])
+        print(f"FLOOR {name}: {floor * 1000:8.0f} ms = {floor / rerun:5.2f}x compose's rerun")
     return 0
 
 

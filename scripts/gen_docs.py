@@ -351,7 +351,8 @@ def configuration_md() -> str:
         out.append(f"| `{name}` | {description} |\n")
     out.append(
         "\n`argus_setup_result` (a fact) after the role: `{run_id, project, network, preflight, "
-        "orphan_cleanup, port_mappings, ports, services, network_verification}`. When a stage fails, "
+        "orphan_cleanup, reconciled, port_mappings, ports, services, network_verification, durations_ms}` "
+        "(`durations_ms`: milliseconds per stage as measured on the Docker host). When a stage fails, "
         "the role sets `argus_setup_error` (the structured error, plus `stage`: the failed stage, one of "
         "`config`, `preflight`, `orphan_cleanup`, `ports`, `mocks`, `services`, `network_verification`) and "
         "`argus_setup_result` (what was done so far), then fails; what it created stays labeled, so "
@@ -501,9 +502,9 @@ def argument_specs_yml() -> str:
             "main": {
                 "short_description": "Set up a self-healing Docker E2E environment",
                 "description": [
-                    "Preflight gate, orphan cleanup, host port resolution, mocks then services under "
-                    "the container guard (each tier concurrently), the test container, connectivity "
-                    "verification from it, and the fact argus_setup_result.",
+                    "Preflight gate and orphan cleanup (one call), then one guard call: host port "
+                    "resolution, the mocks, the services and the test container once the mocks are ready, "
+                    "and connectivity verification from the test container; the fact argus_setup_result.",
                     "A failing stage stops the role with its structured error in argus_setup_error; "
                     "what was created stays labeled for the next cleanup.",
                 ],
