@@ -16,8 +16,13 @@ side on one machine, rounds alternating which side goes first:
            container. Then ``up -d`` again on the up project plus the same readiness, then
            ``docker-compose down``.
 
-Prints every timing, then one FIGURE line per goal (cold <= 2.5x, rerun <= 1.5x, teardown <= 1.5x)
-and the per-stage durations the role reported (argus_setup_result.durations_ms).
+Also timed each round, for reading the figures: compose cold with the role's order (the services
+``depends_on`` the mocks being healthy), and the Ansible floors (an ``ansible-playbook`` of one
+debug task; one of the setup's two modules doing next to nothing).
+
+Prints every timing, then one FIGURE line per goal (cold <= 2.5x, rerun <= 1.5x, teardown <= 1.5x,
+the teardown against ``docker-compose down -t 0``: it kills at once, as the teardown does), the
+per-stage durations the role reported (argus_setup_result.durations_ms) and the floors.
 
     .venv/bin/python benchmarks/bench_setup.py [--rounds 4]
 
@@ -203,17 +208,22 @@ def compose_service(container: dict) -> dict:
     return service
 
 
-def compose_file(config: dict) -> dict:
+def compose_file(config: dict, ordered: bool = False) -> dict:
     """The equivalent docker-compose.yml (version 2.4: healthchecks, mem_limit, container_name).
 
     Services are named as in e2e.yaml, so that they reach each other by the same DNS names.
+    ``ordered``: the services and the test container depend on the mocks being healthy, the order
+    the role keeps (not part of the goal's anchor, which starts everything at once).
     """
+    mocks = [mock["name"] for mock in config.get("mocks", [])]
     services = {}
     for container in containers_of(config):
         service = compose_service(container)
         service.update(container_name=f"{COMPOSE_PROJECT}-{container['name']}", networks=["e2e"])
         if container.get("memory"):
             service["mem_limit"] = container["memory"]
+        if ordered and container["name"] not in mocks:
+            service["depends_on"] = {name: {"condition": "service_healthy"} for name in mocks}
         services[container["name"]] = service
     return {"version": "2.4", "services": services, "networks": {"e2e": {"name": f"argus-{COMPOSE_PROJECT}"}}}
 
@@ -244,8 +254,8 @@ def compose_ready(client, config: dict, deadline: float) -> None:
         time.sleep(0.25)
 
 
-def compose(binary: str, work: Path, *args: str) -> None:
-    command = [binary, "-p", COMPOSE_PROJECT, "-f", str(work / "docker-compose.yml"), *args]
+def compose(binary: str, work: Path, *args: str, file: str = "docker-compose.yml") -> None:
+    command = [binary, "-p", COMPOSE_PROJECT, "-f", str(work / file), *args]
     subprocess.run(command, check=True, capture_output=True, timeout=TIMEOUT)
 
 
@@ -284,10 +294,16 @@ def compose_round(binary: str, work: Path, client, config: dict, timings: dict) 
     cold = compose_up(binary, work, client, config)
     rerun = compose_up(binary, work, client, config)
     down = compose_down(binary, work)
+    started = time.perf_counter()
+    compose(binary, work, "up", "-d", file="ordered.yml")
+    compose_ready(client, config, started + TIMEOUT)
+    ordered = time.perf_counter() - started
+    compose(binary, work, "down", "-t", "0", file="ordered.yml")
     timings["compose cold"].append(cold)
     timings["compose rerun"].append(rerun)
     timings["compose down"].append(down)
-    return f"compose cold {cold:5.2f} s, rerun {rerun:5.2f} s, down {down:5.2f} s"
+    timings["compose cold, mocks first"].append(ordered)
+    return f"compose cold {cold:5.2f} s, rerun {rerun:5.2f} s, down {down:5.2f} s, cold mocks first {ordered:5.2f} s"
 
 
 def main() -> int:
@@ -298,7 +314,16 @@ def main() -> int:
     version = subprocess.run([binary, "version", "--short"], capture_output=True, text=True, check=False)
     config = yaml.safe_load(CONFIG.read_text())
     client = docker.from_env(timeout=60)
-    names = ("role cold", "role rerun", "role teardown", "compose cold", "compose rerun", "compose down", *FLOORS)
+    names = (
+        "role cold",
+        "role rerun",
+        "role teardown",
+        "compose cold",
+        "compose rerun",
+        "compose down",
+        "compose cold, mocks first",
+        *FLOORS,
+    )
     timings: dict[str, list[float]] = {name: [] for name in names}
     stages: list[dict] = []
     print(machine())
@@ -306,6 +331,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-setup-") as tmp:
         work = Path(tmp)
         (work / "docker-compose.yml").write_text(yaml.safe_dump(compose_file(config), sort_keys=False))
+        (work / "ordered.yml").write_text(yaml.safe_dump(compose_file(config, ordered=True), sort_keys=False))
         role_clear()
         compose_down(binary, work)
         try:
@@ -324,10 +350,10 @@ def main() -> int:
             role_clear()
             compose_down(binary, work)
     print()
-    print(f"{'':26}{'median':>9}{'min':>9}{'max':>9}")
+    print(f"{'':40}{'median':>9}{'min':>9}{'max':>9}")
     for name in names:
         values = timings[name]
-        print(f"{name:26}{statistics.median(values):8.2f}s{min(values):8.2f}s{max(values):8.2f}s")
+        print(f"{name:40}{statistics.median(values):8.2f}s{min(values):8.2f}s{max(values):8.2f}s")
     for label, index in (("cold", 0), ("rerun", 1)):
         rows = stages[index::2]
         keys = sorted({key for row in rows for key in row})
@@ -339,6 +365,11 @@ def main() -> int:
         print(f"role {label} stages (median ms, measured on the Docker host): {json.dumps(medians)}")
     print()
     figure("setup cold", timings["role cold"], "compose up -d + readiness", timings["compose cold"], 2.5)
+    ordered = statistics.median(timings["compose cold, mocks first"])
+    print(
+        f"  (against compose with the role's order, depends_on the mocks being healthy: {ordered * 1000:.0f} ms, "
+        f"ratio {statistics.median(timings['role cold']) / ordered:.2f}x)"
+    )
     figure("setup rerun (up)", timings["role rerun"], "compose up -d (up) + readiness", timings["compose rerun"], 1.5)
     figure("teardown", timings["role teardown"], "compose down -t 0", timings["compose down"], 1.5)
     for name in FLOORS:
