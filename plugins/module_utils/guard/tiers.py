@@ -76,9 +76,10 @@ class TierRun:
             return [self._ensure(spec) for spec in self.specs]
         workers = len(self.specs) + (1 if self.when_ready is not None else 0)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argus-guard") as pool:
-            if self.when_ready is not None:
-                pool.submit(self._after_all_ready)
+            waiter = pool.submit(self._after_all_ready) if self.when_ready is not None else None
             outcomes = list(pool.map(self._ensure, self.specs))
+        if waiter is not None:
+            waiter.result()  # done by now; raises what when_ready raised
         if self.when_ready is not None and self._all_succeeded():
             stale = self.checked_at_restarts is None or self.checked_at_restarts != self.guardian.restarts
             if stale:  # it did not run, or a container was restarted after it began

@@ -207,5 +207,16 @@ def test_guardian_counts_its_restarts():
     client = FakeClient()
     client.api.script = [["die"]]
     guard = ContainerGuardian(client, "shop", "run1", EventLog("shop", "run1"), sleep=lambda s: None)
-    guard.ensure(spec("web", backoff_initial_ms=10))
+    outcome = guard.ensure(spec("web", backoff_initial_ms=10, stable_seconds=0.5))
+    assert outcome.error is None and len(outcome.attempts) == 1, outcome.error
     assert guard.restarts == 1
+
+
+def test_what_when_ready_raises_is_not_swallowed():
+    guardian = ScriptedGuardian()
+
+    def broken():
+        raise RuntimeError("the check broke")
+
+    with pytest.raises(RuntimeError, match="the check broke"):
+        TierRun(guardian, [spec("mock"), spec("web")], ["mock"], broken).run()
