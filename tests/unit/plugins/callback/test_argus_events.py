@@ -133,3 +133,28 @@ def test_summary_off_or_nothing_to_say(callback):
     callback.v2_runner_on_ok(result({"argus_circuit": state("shop", "closed")}))
     callback.v2_playbook_on_stats(None)
     callback._display.banner.assert_not_called()
+
+
+def test_summary_of_the_combined_setup_calls_and_the_stage_times(callback, monkeypatch):
+    clock = iter([10.0, 10.5, 20.0, 22.25, 30.0, 30.1])
+    monkeypatch.setattr("time.monotonic", lambda: next(clock))
+
+    def staged(data, stage, action):
+        task = SimpleNamespace(_uuid=stage)
+        callback.v2_playbook_on_task_start(task, False)
+        outcome = result(data, action=action)
+        outcome.task.vars, outcome.task._uuid = {"argus_setup__stage": stage}, stage
+        return outcome
+
+    preflight = {"report": {"overall": "healthy", "checks": []}, "orphan_cleanup": {"removed": [{}, {}, {}]}}
+    callback.v2_runner_on_ok(staged(preflight, "preflight", "argusai.resilience.argus_preflight"))
+    guard = {"port_resolution": {"mappings": [{"service": "web-8080", "reassigned": False}]}}
+    callback.v2_runner_on_ok(staged(guard, "containers", "argusai.resilience.argus_container_guard"))
+    callback.v2_runner_on_failed(staged({"failed": True}, "result", "argusai.resilience.argus_result"))
+    callback.v2_playbook_on_stats(None)
+    printed = [c.args[0] for c in callback._display.display.call_args_list]
+    assert "  ports      1 mapped, 0 reassigned" in printed
+    assert "  orphans    3 removed" in printed
+    assert (
+        "  stages     preflight 0.50 s, containers 2.25 s, result 0.10 s (setup stages, wall time: 2.85 s)" in printed
+    )
