@@ -211,3 +211,65 @@ def test_preflight_cleanup_failure_is_cleanup_failed(run_module, docker_client, 
     assert result["failed"] and result["error"]["code"] == "CLEANUP_FAILED"
     assert [r["name"] for r in result["orphan_cleanup"]["failed_resources"]] == [f"{project}-oldnet"]
     assert result["report"]["overall"] == "healthy" and exists(docker_client, "container", plain)
+
+
+# --- the role: the failed stage named from what failed inside a combined call ------------------
+
+
+def _role_config(project, test_image, mock_extra=None, web_extra=None, resilience=None):
+    mock = {"name": "mock", "image": test_image, "command": ["sh", "-c", HTTPD.format(name="mock")], "ports": [8080]}
+    web = {"name": "web", "image": test_image, "command": ["sh", "-c", HTTPD.format(name="web")], "ports": [8080]}
+    fast = {
+        "preflight": {"disk_threshold_gb": 0.01},
+        "container": {"stable_seconds": 0.5, "max_restarts": 0},
+        "network": {"probe_timeout": 1, "wait_seconds": 1},
+    }
+    for section, values in (resilience or {}).items():
+        fast[section] = dict(fast.get(section, {}), **values)
+    return {
+        "project": project,
+        "mocks": [dict(mock, **(mock_extra or {}))],
+        "services": [dict(web, **(web_extra or {}))],
+        "test": {"name": "tests", "image": test_image, "command": "sleep 600"},
+        "resilience": fast,
+    }
+
+
+@pytest.mark.parametrize("stage", ["orphan_cleanup", "ports", "mocks", "network_verification"])
+def test_the_role_names_the_stage_that_failed_inside_a_combined_call(
+    stage, tmp_path, docker_client, test_image, unique_project, held_port, request
+):
+    from test_role_setup import run_setup
+
+    project = unique_project
+    config = _role_config(project, test_image)
+    code = {
+        "orphan_cleanup": "CLEANUP_FAILED",
+        "ports": "PORT_CONFLICT",
+        "mocks": "CONTAINER_CRASH",
+        "network_verification": "NETWORK_UNREACHABLE",
+    }[stage]
+    if stage == "orphan_cleanup":  # an orphaned network still used by an unmanaged container
+        network = docker_client.api.create_network(f"{project}-oldnet", labels=labels(project, OLD_RUN))["Id"]
+        plain = make_container(docker_client, test_image, f"{project}-plain", {}, network=network)
+        request.addfinalizer(lambda: docker_client.api.remove_container(plain, force=True))
+    elif stage == "ports":
+        config = _role_config(
+            project,
+            test_image,
+            mock_extra={"ports": [{"container_port": 8080, "host_port": held_port}]},
+            resilience={"ports": {"strategy": "fail"}},
+        )
+    elif stage == "mocks":
+        config = _role_config(project, test_image, mock_extra={"command": ["sh", "-c", "exit 3"]})
+    else:  # web's second port: nothing listens there
+        config = _role_config(project, test_image, web_extra={"ports": [8080, 9090]})
+    proc, result, error = run_setup(tmp_path, config)
+    assert proc.returncode != 0 and error is not None, proc.stdout[-3000:]
+    assert error["stage"] == stage and error["code"] == code, error
+    assert f"failed at stage {stage}" in proc.stdout
+    if stage == "mocks":  # the services were held back: created, never started
+        web = docker_client.api.inspect_container(f"{project}-web")["State"]
+        assert web["Status"] == "created"
+    if stage == "network_verification":
+        assert result["network_verification"]["all_reachable"] is False
