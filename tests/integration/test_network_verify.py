@@ -7,6 +7,7 @@ only addresses probed are the project's own containers on that network.
 from __future__ import annotations
 
 import io
+import json
 import secrets
 import sys
 import tarfile
@@ -138,7 +139,8 @@ def test_unknown_name_and_closed_port(env, run_module):
                 {"name": "payments", "host": "payments", "port": web_port},
                 {"name": "ghost", "host": unknown, "port": 80},
                 {"name": "closed", "host": "payments", "port": closed},
-            ]
+            ],
+            wait_seconds=3,  # room for a retry even on a loaded machine
         ),
     )
     assert result["failed"] is True and "Traceback" not in result["_stderr"]
@@ -295,13 +297,13 @@ def no_tools_image(docker_client, test_image, unique_project):
         info = tarfile.TarInfo("sleep")
         info.size, info.mode = len(data), 0o755
         archive.addfile(info, io.BytesIO(data))
-    name = f"argus-it-notools:{unique_project}"
-    docker_client.api.import_image_from_data(
-        buffer.getvalue(), repository=name.split(":", maxsplit=1)[0], tag=unique_project
-    )
-    yield name
+    repository = "argus-it-notools"
+    answer = docker_client.api.import_image_from_data(buffer.getvalue(), repository=repository, tag=unique_project)
+    image_id = json.loads(answer.strip().splitlines()[-1])["status"]
+    docker_client.images.get(image_id).tag(repository, unique_project)  # Podman 4.3's import drops the tag
+    yield f"{repository}:{unique_project}"
     try:
-        docker_client.images.remove(name, force=True)
+        docker_client.images.remove(image_id, force=True)
     except Exception:
         pass
 
