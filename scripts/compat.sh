@@ -23,7 +23,7 @@ MATRIX=(
 
 # Test tooling pinned like requirements-dev.txt (only what pytest needs here).
 test_pins() {
-    grep -E '^(pytest|pytest-timeout|requests)==' requirements-dev.txt
+    grep -E '^(pytest|pytest-timeout|pytest-xdist|requests|ansible-runner|redis)==' requirements-dev.txt
 }
 
 core_version() {
