@@ -163,10 +163,20 @@ def release(api: Any, name: str, token: str | None = None) -> bool:
 
 
 def listing(api: Any, kind: str, label_filters: tuple[str, ...] = ()) -> list[Lock]:
-    """Every lock of ``kind`` (the labels are checked again: a filter bug never yields a foreign one)."""
-    answer = api.volumes(filters={"label": [f"{L.MANAGED}=true", f"{L.LOCK}={kind}", *label_filters]}) or {}
+    """Every lock of ``kind`` with the ``label_filters`` (``key=value`` or ``key``).
+
+    Every label is checked again here: Podman 4.3 matches a volume with ANY of several label
+    filters (Docker: all of them), and a filter bug must never yield a foreign lock.
+    """
+    wanted = [f"{L.MANAGED}=true", f"{L.LOCK}={kind}", *label_filters]
+    answer = api.volumes(filters={"label": wanted}) or {}
     locks = [Lock.from_volume(volume) for volume in answer.get("Volumes") or []]
-    return [lock for lock in locks if lock.managed and lock.kind == kind]
+    return [lock for lock in locks if all(_has_label(lock.labels, wanted_label) for wanted_label in wanted)]
+
+
+def _has_label(labels: Mapping[str, str], label_filter: str) -> bool:
+    key, equals, value = label_filter.partition("=")
+    return key in labels and (not equals or labels[key] == value)
 
 
 def break_stale(api: Any, lock: Lock, clock: DaemonClock) -> bool:

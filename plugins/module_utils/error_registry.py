@@ -44,6 +44,9 @@ MIN_PROPOSED_MEMORY = 64 * MIB
 MAX_PORT_ATTEMPTS = 65535  # argus_port_resolve's max_attempts maximum
 MAX_WAIT_SECONDS = 3600  # argus_network_verify's wait_seconds maximum
 MIN_PROPOSED_WAIT_SECONDS = 30
+# The guard's cause for a SIGKILL (exit 137) under a memory limit that the runtime did not report as an
+# OOM kill (Podman 4.3 on cgroup v1 reports none): more memory is the likely fix, not a confirmed one.
+SIGKILL_UNDER_LIMIT = "sigkill_under_memory_limit"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -82,6 +85,26 @@ def _oom_killed(facts: Mapping[str, Any]) -> bool:
     return bool(attempts) and facts.get("oom_attempts") == len(attempts)
 
 
+def _last_cause(facts: Mapping[str, Any]) -> Any:
+    attempts = (facts.get("restart_history") or {}).get("attempts") or []
+    last = attempts[-1] if attempts and isinstance(attempts[-1], Mapping) else {}
+    return last.get("cause") or facts.get("cause")
+
+
+def _memory_kill(facts: Mapping[str, Any]) -> str | None:
+    """Why more memory should help, or None."""
+    if _oom_killed(facts):
+        return "it was OOM-killed"
+    if _last_cause(facts) == SIGKILL_UNDER_LIMIT:
+        return "it was killed by SIGKILL under that limit and the runtime reported no OOM kill: likely, not confirmed"
+    return None
+
+
+def _application_failure(facts: Mapping[str, Any]) -> bool | None:
+    """True unless the crash may be the runtime's unreported OOM kill (then the application is not blamed)."""
+    return None if _last_cause(facts) == SIGKILL_UNDER_LIMIT else True
+
+
 def _memory_limit(facts: Mapping[str, Any]) -> str | None:
     limit = _count(facts.get("memory_limit_bytes"))
     return _size(limit, exact=True) if limit else None
@@ -89,7 +112,7 @@ def _memory_limit(facts: Mapping[str, Any]) -> str | None:
 
 def _proposed_memory(facts: Mapping[str, Any]) -> str | None:
     limit = _count(facts.get("memory_limit_bytes"))
-    if not limit or not _oom_killed(facts):
+    if not limit or _memory_kill(facts) is None:
         return None
     return _size(max(2 * limit, MIN_PROPOSED_MEMORY))
 
@@ -124,7 +147,16 @@ DERIVED: dict[str, Derived] = {
         _proposed_memory,
         "twice details.memory_limit_bytes, at least 64m",
         "the container was OOM-killed under a memory limit (CONTAINER_OOM, or details.last_reason "
-        "CONTAINER_OOM, or every attempt OOM-killed)",
+        "CONTAINER_OOM, or every attempt OOM-killed), or its last attempt was killed by SIGKILL under it "
+        f"without an OOM report (cause {SIGKILL_UNDER_LIMIT})",
+    ),
+    "memory_kill": Derived(
+        _memory_kill, "why more memory should help, in words", "the same conditions as proposed_memory"
+    ),
+    "application_failure": Derived(
+        _application_failure,
+        "true: the crash is the application's",
+        f"the last attempt's cause is not {SIGKILL_UNDER_LIMIT} (a kill the runtime may not have reported)",
     ),
     "proposed_max_attempts": Derived(
         _proposed_max_attempts, "four times details.max_attempts, at most 65535", "details.max_attempts < 65535"
@@ -196,11 +228,12 @@ _FIX_APPLICATION = SuggestedAction(
     MANUAL,
     "Change the image, command or environment of the container (details.container_name) so that it starts: "
     "it fails the same way on every start.",
+    needs=("application_failure",),
 )
 _RAISE_MEMORY = playbook_action(
     "raise_memory_limit",
     FIX,
-    "Raise the memory limit of service {service} from {memory_limit} to {proposed_memory} (it was OOM-killed): "
+    "Raise the memory limit of service {service} from {memory_limit} to {proposed_memory} ({memory_kill}): "
     "the setup runs again with argus_container_overrides, the configuration file is not changed.",
     PLAYBOOK_SETUP,
     needs=("proposed_memory", "service"),
@@ -287,7 +320,9 @@ REGISTRY: dict[str, ErrorSpec] = {
     ),
     "PORT_EXHAUSTION": ErrorSpec(RESOURCE, ERROR, False, (_WIDEN_PORT_RANGE, _FREE_PORTS, _ORPHAN_CLEAN)),
     "CONTAINER_OOM": ErrorSpec(CONTAINER, ERROR, False, (_RAISE_MEMORY, _INSPECT_LOGS, _TEARDOWN_RUN)),
-    "CONTAINER_CRASH": ErrorSpec(CONTAINER, ERROR, False, (_INSPECT_LOGS, _FIX_APPLICATION, _TEARDOWN_RUN)),
+    "CONTAINER_CRASH": ErrorSpec(
+        CONTAINER, ERROR, False, (_RAISE_MEMORY, _INSPECT_LOGS, _FIX_APPLICATION, _TEARDOWN_RUN)
+    ),
     "CONTAINER_RESTART_EXHAUSTED": ErrorSpec(
         CONTAINER,
         CRITICAL,

@@ -220,6 +220,7 @@ CLASSIFICATION_TABLE: tuple[Rule, ...] = (
     Rule("CONTAINER_CRASH", status=(500, 599), explanation="no such file or directory", cause="bad_command"),
     # Removals the daemon refuses because something still uses the resource, or does already.
     Rule("CLEANUP_FAILED", status=409, explanation="volume is in use", cause="volume_in_use"),
+    Rule("CLEANUP_FAILED", status=409, explanation="volume is being used", cause="volume_in_use"),  # Podman
     Rule("CLEANUP_FAILED", status=403, explanation="has active endpoints", cause="network_in_use"),
     Rule("CLEANUP_FAILED", status=409, explanation="is already in progress", cause="removal_in_progress"),
     Rule("INVALID_INPUT", status=400, cause="rejected_by_daemon"),

@@ -56,6 +56,9 @@ if RUNTIME not in ("docker", "podman"):
     raise pytest.UsageError(f"ARGUS_RUNTIME={RUNTIME!r}: expected docker or podman")
 if RUNTIME == "podman":
     os.environ["DOCKER_HOST"] = "unix://" + (os.environ.get("ARGUS_PODMAN_SOCK") or "/run/argus-podman.sock")
+# Rootful Podman runs healthchecks from systemd timers, through systemd's private socket; without it
+# (CI containers, scripts/ensure_podman.sh) they never run and the guard runs them through exec.
+PODMAN_RUNS_HEALTHCHECKS = RUNTIME == "podman" and Path("/run/systemd/private").exists()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 import pytest
 import yaml
-from conftest import execute_playbook, remove_project_resources
+from conftest import PODMAN_RUNS_HEALTHCHECKS, RUNTIME, execute_playbook, remove_project_resources
 
 FQCN = "argusai.resilience.argus_container_guard"
 HTTPD = ["httpd", "-f", "-p", "8080", "-h", "/var/www"]
@@ -137,9 +137,13 @@ def test_healthy_httpd_serves_with_labels_and_is_idempotent(tmp_path, unique_pro
     assert first["changed"] is True and first["action"] == "create"
     container = first["container"]
     assert container["status"] == "running" and container["health"] == "healthy"
-    # no bind address: published without a host IP, which Docker binds on IPv4 and (where it can) IPv6
+    # no bind address: published without a host IP, which Docker binds on IPv4 and (where it can) IPv6,
+    # and Podman reports as one binding without an address (docs/runtimes.md)
     assert {(p["container_port"], p["protocol"], p["host_port"]) for p in container["ports"]} == {(8080, "tcp", port)}
-    assert {p["host_ip"] for p in container["ports"]} in ({"0.0.0.0"}, {"0.0.0.0", "::"})
+    host_ips = ({""},) if RUNTIME == "podman" else ({"0.0.0.0"}, {"0.0.0.0", "::"})
+    assert {p["host_ip"] for p in container["ports"]} in host_ips
+    # Podman without systemd never runs the healthcheck: the guard ran it through exec, and says so
+    assert container.get("health_source") == ("exec" if RUNTIME == "podman" and not PODMAN_RUNS_HEALTHCHECKS else None)
     assert first["restart_history"] == {"container_name": name, "attempts": [], "final_status": "running"}
     assert first["port_mappings"][0]["actual_port"] == port and first["port_mappings"][0]["reassigned"] is False
     assert "argusai testbox" in http_get(port)
@@ -309,7 +313,9 @@ def test_crash_once_then_runs_recovers(failure_results):
     assert event_types(result) == ["restart_attempt", "restart_success"]
 
 
-def test_memory_hog_is_classified_oom(failure_results):
+def test_memory_hog_is_classified_oom(failure_results, docker_client):
+    if RUNTIME == "podman" and str(docker_client.info().get("CgroupVersion")) == "1":
+        return memory_hog_without_an_oom_report(failure_results)
     result = failure_results["oom_restarted"]
     assert result["error"]["code"] == "CONTAINER_RESTART_EXHAUSTED"
     assert result["error"]["details"]["last_reason"] == "CONTAINER_OOM"
@@ -326,6 +332,36 @@ def test_memory_hog_is_classified_oom(failure_results):
     assert once["error"]["code"] == "CONTAINER_OOM"  # no restarts asked: the attempt's own code
     assert once["error"]["details"]["diagnostics"]["oom_killed"] is True
     assert "raise_memory_limit" in [action["id"] for action in once["error"]["suggested_actions"]]
+
+
+def memory_hog_without_an_oom_report(failure_results):
+    """Podman 4.3 on cgroup v1 reports an OOM kill neither in State.OOMKilled nor as an ``oom`` event,
+    only the exit code 137. The guard never infers an OOM from it: a crash whose cause and message say
+    what is known (a memory limit, SIGKILL, no OOM report), and whose actions offer more memory
+    without blaming the application."""
+    result = failure_results["oom_restarted"]
+    error = result["error"]
+    assert error["code"] == "CONTAINER_RESTART_EXHAUSTED"
+    assert error["details"]["last_reason"] == "CONTAINER_CRASH"
+    assert error["details"]["cause"] == "sigkill_under_memory_limit"
+    attempts = result["restart_history"]["attempts"]
+    assert len(attempts) == 2
+    for attempt in attempts:
+        assert (attempt["reason"], attempt["cause"]) == ("CONTAINER_CRASH", "sigkill_under_memory_limit")
+        diag = attempt["diagnostics"]
+        assert diag["exit_code"] == 137 and diag["oom_killed"] is False and diag["oom_evidence"] == []
+        assert diag["runtime"] == "podman" and diag["memory_stats"]["limit_bytes"] == 8 * 1024 * 1024
+        assert "SIGKILL under a memory limit of 8 MiB" in attempt["message"]
+        assert "Podman reported no OOM kill" in attempt["message"]
+    actions = {action["id"]: action for action in error["suggested_actions"]}
+    assert "fix_application" not in actions
+    assert actions["raise_memory_limit"]["kind"] == "fix"
+    assert "not confirmed" in actions["raise_memory_limit"]["description"]
+
+    once = failure_results["oom_once"]["error"]
+    assert once["code"] == "CONTAINER_CRASH" and once["details"]["cause"] == "sigkill_under_memory_limit"
+    override = [a for a in once["suggested_actions"] if a["id"] == "raise_memory_limit"][0]["extra_vars"]
+    assert list(override["argus_container_overrides"].values()) == [{"memory": "64m"}]  # 2 x 8m, at least 64m
 
 
 def test_healthcheck_that_never_passes(failure_results):

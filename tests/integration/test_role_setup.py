@@ -81,9 +81,14 @@ def run_teardown(tmp: Path, project: str, run_id: str):
 
 def run_resources(client, project: str, run_id: str) -> list[str]:
     labels = {"label": [f"argusai.project={project}", f"argusai.run-id={run_id}"]}
-    found = [f"container {c.name}" for c in client.containers.list(all=True, filters=labels)]
-    found += [f"network {n.name}" for n in client.networks.list(filters=labels)]
-    found += [f"volume {v.name}" for v in client.volumes.list(filters=labels)]
+    wanted = {"argusai.project": project, "argusai.run-id": run_id}
+
+    def of_run(resource_labels) -> bool:  # checked again: Podman 4.3 ORs several label filters
+        return all((resource_labels or {}).get(key) == value for key, value in wanted.items())
+
+    found = [f"container {c.name}" for c in client.containers.list(all=True, filters=labels) if of_run(c.labels)]
+    found += [f"network {n.name}" for n in client.networks.list(filters=labels) if of_run(n.attrs.get("Labels"))]
+    found += [f"volume {v.name}" for v in client.volumes.list(filters=labels) if of_run(v.attrs.get("Labels"))]
     return found
 
 

@@ -17,7 +17,9 @@ lease volumes and the cleanup lock are not resources of a run: they are never li
 Each resource succeeds or fails on its own. A resource that is already gone (another cleanup
 won the race) counts as removed. A network that still has a container attached, or a volume
 still mounted, is reported in ``failed`` with the daemon's refusal: the cleaner never
-disconnects or stops a container it was not asked to remove.
+disconnects or stops a container it was not asked to remove. Podman's API removes a network with
+containers attached (Docker refuses, "has active endpoints"), so a network's attachments are
+checked before it is removed, and one still in use fails the same way (cause ``network_in_use``).
 """
 
 from __future__ import annotations
@@ -96,6 +98,12 @@ class CleanupOptions:
 
 def _is_not_found(exc: BaseException) -> bool:
     return isinstance(exc, NotFound)
+
+
+def _attached(network: Mapping[str, Any]) -> list[str]:
+    """Names of the containers a network inspect lists (Podman also lists stopped ones)."""
+    attached = network.get("Containers") or {}
+    return sorted(entry.get("Name") or cid for cid, entry in attached.items())
 
 
 CLEANUP_LOCK = "cleanup"
@@ -216,14 +224,37 @@ class OrphanCleaner:
     def _attached_containers(self, network_id: str) -> list[str]:
         """Names of the containers still attached to a network (for the error details)."""
         try:
-            attached = self.api.inspect_network(network_id).get("Containers") or {}
+            return _attached(self.api.inspect_network(network_id))
         except Exception:  # noqa: BLE001 - the details are a courtesy; the refusal is the error
             return []
-        return sorted(entry.get("Name") or cid for cid, entry in attached.items())
+
+    def _network_in_use(self, resource: dict[str, Any]) -> ArgusError | None:
+        """The refusal Docker would give for a network containers are still attached to (Podman
+        would remove it with them attached); None when nothing is. Every container this cleanup
+        removes is gone by now (containers go first)."""
+        attached = _attached(self.api.inspect_network(resource["id"]))
+        if not attached:
+            return None
+        return ArgusError(
+            "CLEANUP_FAILED",
+            f"removing network {resource['name']} failed: it has active endpoints ({', '.join(attached)} attached); "
+            "it was left in place",
+            {
+                "cause": "network_in_use",
+                "checked_before_removal": True,  # found attached here, not refused by the daemon
+                "resource_type": "network",
+                "resource_id": resource["id"],
+                "attached_containers": attached,
+            },
+        )
 
     def _remove(self, resource: dict[str, Any]) -> tuple[str, ArgusError | None]:
         """Remove one resource; every failure is returned, never raised."""
         try:
+            in_use = self._network_in_use(resource) if resource["type"] == "network" else None
+            if in_use is not None:
+                in_use.with_context(project=self.events.project, run_id=self.events.run_id)
+                return FAILED, in_use
             self._remove_call(resource)
             return REMOVED, None
         except Exception as exc:  # noqa: BLE001 - isolated per resource, classified by the table

@@ -9,13 +9,22 @@ first one that ends the watch (a death, ``unhealthy``, or ``healthy`` when wante
 at ``until``. The daemon itself ends the stream at ``until``. The watch returns by ``until`` plus
 WATCHDOG_SLACK_SECONDS whatever the daemon does: the stream is read in a helper thread, and a
 stream still open then (a frozen daemon, or one that keeps sending events past ``until``) fails
-the watch with DOCKER_UNAVAILABLE (cause ``timeout``).
+the watch with DOCKER_UNAVAILABLE (cause ``timeout``). ``open`` starts the same watch without
+waiting for it (guard/exec_health.py waits for it together with the health probes it runs).
+
+Podman's Docker API (measured on 4.3.1) differs on the wire: it parses ``since``/``until`` as
+whole epoch seconds or RFC 3339 (a ``seconds.nanoseconds`` value matches nothing at all, with
+status 200), its event filter knows a death as ``died`` (it sends it as ``die``), and a
+``health_status`` event carries the status in ``Actor.Attributes.health_status``. The runtime
+(``runtime``: machine/runtime.py's DOCKER or PODMAN) picks the time format.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
+import socket
 import threading
 import time
 from collections.abc import Iterable
@@ -24,9 +33,11 @@ from typing import Any, NamedTuple
 from ansible_collections.argusai.resilience.plugins.module_utils.deadline import Deadline
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, from_exception
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.diagnostics import DIED, UNHEALTHY
+from ansible_collections.argusai.resilience.plugins.module_utils.machine.runtime import DOCKER, PODMAN
 
 WATCHDOG_SLACK_SECONDS = 30.0  # the daemon ends the stream at ``until``; still open beyond it means a hang
-WATCHED_EVENTS = ["die", "oom", "health_status"]
+# "died": what Podman's filter calls a death (Docker ignores the name)
+WATCHED_EVENTS = ["die", "died", "oom", "health_status"]
 
 # Sighting kinds besides diagnostics.DIED and diagnostics.UNHEALTHY.
 HEALTHY = "healthy"
@@ -58,6 +69,21 @@ def _docker_ts(nanos: int) -> str:
     return f"{nanos // 1_000_000_000}.{nanos % 1_000_000_000:09d}"
 
 
+def _rfc3339(nanos: int) -> str:
+    """Epoch nanoseconds as RFC 3339 UTC with nanoseconds (what Podman parses to the nanosecond)."""
+    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(nanos // 1_000_000_000))
+    return f"{seconds}.{nanos % 1_000_000_000:09d}Z"
+
+
+TIME_FORMATS = {DOCKER: _docker_ts, PODMAN: _rfc3339}
+
+
+def _health_status(event: dict[str, Any], action: str) -> str:
+    """Docker: ``health_status: healthy``; Podman: ``health_status`` and the status as an attribute."""
+    status = action.partition(":")[2].strip()
+    return status or str(((event.get("Actor") or {}).get("Attributes") or {}).get("health_status") or "")
+
+
 def first_event(lines: Iterable[bytes | str], since_ns: int, until_ns: int, want_healthy: bool) -> Sighting:
     """The first of the stream's JSON ``lines`` that ends the watch, else TIMEOUT at ``until_ns``.
 
@@ -77,10 +103,10 @@ def first_event(lines: Iterable[bytes | str], since_ns: int, until_ns: int, want
         action = event.get("Action") or event.get("status") or ""
         if action == "oom":
             oom = True
-        elif action == "die":
+        elif action in ("die", "died"):
             return Sighting(DIED, at_ns, oom)
         elif action.startswith("health_status"):
-            status = action.partition(":")[2].strip()
+            status = _health_status(event, action)
             if status == "unhealthy":
                 return Sighting(UNHEALTHY, at_ns, oom)
             if status == "healthy" and want_healthy:
@@ -89,40 +115,50 @@ def first_event(lines: Iterable[bytes | str], since_ns: int, until_ns: int, want
 
 
 class EventStream:
-    """Watches containers through GET /events of one Docker client."""
+    """Watches containers through GET /events of one Docker client (``runtime``: see the module docstring)."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, runtime: str = DOCKER) -> None:
         self.client = client
+        self.runtime = runtime
 
     def watch(self, container_id: str, since_ns: int, until_ns: int, want_healthy: bool = False) -> Sighting:
         """Read the container's events in [since, until] until one ends the watch (see first_event).
 
         Returns (or raises) by ``until`` (now, for a past window) plus WATCHDOG_SLACK_SECONDS.
         """
+        pending = self.open(container_id, since_ns, until_ns, want_healthy)
+        try:
+            outcome = pending.outcomes.get(timeout=pending.deadline.remaining())
+        except queue.Empty:
+            outcome = TimeoutError(f"the daemon had not ended the stream {WATCHDOG_SLACK_SECONDS:g} s after its end")
+        finally:
+            pending.close()
+        return pending.result_of(outcome)
+
+    def open(
+        self,
+        container_id: str,
+        since_ns: int,
+        until_ns: int,
+        want_healthy: bool = False,
+        outcomes: queue.Queue | None = None,
+    ) -> PendingWatch:
+        """Start the watch of :meth:`watch` and return at once; its Sighting (or the exception that
+        ended the read) is put in ``outcomes`` (a new queue by default) as the reader ends."""
         deadline = Deadline(max(0.0, (until_ns - time.time_ns()) / 1e9) + WATCHDOG_SLACK_SECONDS)
         response = self._open(container_id, since_ns, until_ns, deadline)
-        read: queue.Queue[Sighting | Exception] = queue.Queue(maxsize=1)
+        pending = PendingWatch(response, deadline, outcomes if outcomes is not None else queue.Queue())
 
         def reader() -> None:
             try:
-                read.put(first_event(response.iter_lines(), since_ns, until_ns, want_healthy))
+                pending.outcomes.put(first_event(response.iter_lines(), since_ns, until_ns, want_healthy))
             except Exception as exc:  # noqa: BLE001 - handed to the watching thread
-                read.put(exc)
+                pending.outcomes.put(exc)
 
         # A read timeout bounds each read, not the stream: a daemon that keeps sending would keep a
         # reader in this thread forever. The reader thread is abandoned at the deadline instead.
         threading.Thread(target=reader, name="argus-events", daemon=True).start()
-        try:
-            outcome = read.get(timeout=deadline.remaining())
-        except queue.Empty:
-            outcome = TimeoutError(f"the daemon had not ended the stream {WATCHDOG_SLACK_SECONDS:g} s after its end")
-        finally:
-            response.close()
-        if isinstance(outcome, (ValueError, OSError)):  # bad JSON; requests' errors (a stalled read) are OSErrors
-            raise from_exception(outcome, "the Docker events stream of the container broke off or stalled") from outcome
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
+        return pending
 
     def _open(self, container_id: str, since_ns: int, until_ns: int, deadline: Deadline) -> Any:
         """GET /events for one container in [since, until], as a streamed response.
@@ -132,9 +168,10 @@ class EventStream:
         """
         api = self.client.api
         filters = {"type": ["container"], "container": [container_id], "event": WATCHED_EVENTS}
+        stamp = TIME_FORMATS.get(self.runtime, _docker_ts)
         response = api.get(
             f"{api.base_url}/v{api.api_version}/events",
-            params={"since": _docker_ts(since_ns), "until": _docker_ts(until_ns), "filters": json.dumps(filters)},
+            params={"since": stamp(since_ns), "until": stamp(until_ns), "filters": json.dumps(filters)},
             stream=True,
             timeout=(api.timeout, deadline.remaining()),
         )
@@ -145,3 +182,31 @@ class EventStream:
                 "DOCKER_API_ERROR", f"Docker refused the events request: {text}", {"status": response.status_code}
             )
         return response
+
+
+class PendingWatch:
+    """A watch under way (EventStream.open): its reader puts one outcome in ``outcomes``; ``deadline``
+    is when the daemon should long have ended the stream; ``close`` ends the request, at once even
+    while the reader still waits on it."""
+
+    def __init__(self, response: Any, deadline: Deadline, outcomes: queue.Queue) -> None:
+        self.response = response
+        self.deadline = deadline
+        self.outcomes = outcomes
+
+    def close(self) -> None:
+        # Closing a response waits for a read in progress (the reader's, until the daemon sends or
+        # ends the stream): shut its socket first, so that the read returns now.
+        sock = getattr(getattr(getattr(getattr(self.response, "raw", None), "_fp", None), "fp", None), "raw", None)
+        with contextlib.suppress(AttributeError, OSError):
+            sock._sock.shutdown(socket.SHUT_RDWR)
+        self.response.close()
+
+    @staticmethod
+    def result_of(outcome: Sighting | Exception) -> Sighting:
+        """The reader's outcome as the watch's answer: a Sighting, or its failure raised as an ArgusError."""
+        if isinstance(outcome, (ValueError, OSError)):  # bad JSON; requests' errors (a stalled read) are OSErrors
+            raise from_exception(outcome, "the Docker events stream of the container broke off or stalled") from outcome
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome

@@ -37,10 +37,8 @@ from ansible_collections.argusai.resilience.plugins.module_utils.events import E
 from ansible_collections.argusai.resilience.plugins.module_utils.guard import diagnostics
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.attempt import watch_attempt
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.containers import Containers, describe
-from ansible_collections.argusai.resilience.plugins.module_utils.guard.event_stream import (
-    EventStream,
-    parse_docker_time,
-)
+from ansible_collections.argusai.resilience.plugins.module_utils.guard.event_stream import parse_docker_time
+from ansible_collections.argusai.resilience.plugins.module_utils.guard.exec_health import HealthWatcher
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.outcome import (
     CREATE,
     NONE,
@@ -78,7 +76,7 @@ class ContainerGuardian:
         self.events = events
         self.check_mode = check_mode
         self.containers = Containers(client, project, events, port_resolver)
-        self.stream = EventStream(client)
+        self.stream = HealthWatcher(client)  # the event stream; runs healthchecks the runtime cannot
         self.sleep = sleep
         self.rng = rng
         self._fresh_run_id: str | None = None
@@ -230,13 +228,18 @@ class ContainerGuardian:
             if failure is None:
                 container.reload()
                 outcome.container = describe(container)
+                self.stream.annotate(outcome.container)
                 outcome.final_status = container.status
                 outcome.port_mappings = self.containers.mappings(spec, container, outcome.port_mappings)
                 if outcome.attempts:
                     self._emit("restart_success", spec, container, outcome, final_status=outcome.final_status)
                 return
             diag = diagnostics.capture(
-                container, since=attempt.since_ns / 1e9, oom_event=failure.oom_event, secrets=secrets
+                container,
+                since=attempt.since_ns / 1e9,
+                oom_event=failure.oom_event,
+                secrets=secrets,
+                observed=self.stream.observed(container.id),
             )
             code, cause = diagnostics.classify(diag, failure.kind)
             unstable += 1
@@ -288,12 +291,14 @@ class ContainerGuardian:
         if spec.remove_on_failure:
             self.containers.remove_quietly(container, outcome)
         outcome.container = describe(container) if outcome.final_status != "removed" else None
+        self.stream.annotate(outcome.container)
         last = diagnostics.summary(code, diag)
         details = {
             "container_name": spec.name,
             "service": spec.service,  # what the setup's argus_container_overrides are keyed by
             "container_id": container.id,
             "last_reason": code,
+            "cause": outcome.attempts[-1]["cause"],  # e.g. a runtime's limit, not the application
             # what a raise_memory_limit action needs, without reading the history
             "memory_limit_bytes": (container.attrs.get("HostConfig") or {}).get("Memory") or None,
             "oom_attempts": sum(1 for attempt in outcome.attempts if attempt["reason"] == "CONTAINER_OOM"),

@@ -139,4 +139,5 @@ def client_with(containers=(), networks=(), volumes=()):
     client.api.containers.return_value = list(containers)
     client.api.networks.return_value = list(networks)
     client.api.volumes.return_value = {"Volumes": list(volumes)}
+    client.api.inspect_network.return_value = {"Containers": {}}  # nothing attached any more
     return client

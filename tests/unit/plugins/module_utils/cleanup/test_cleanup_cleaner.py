@@ -170,15 +170,32 @@ def test_volume_in_use_is_failed_with_its_error_while_the_others_go():
 
 
 def test_network_with_a_live_container_is_reported_not_forced():
-    refusal = api_error(403, "error while removing network: network n1 id n1 has active endpoints")
-    api = standard_api(failures={"n1": refusal})
+    # Podman's API would remove it (Docker refuses): the attachments are checked first, and the
+    # network is never asked to go
+    api = standard_api()
     api.network_attachments["n1"] = {"abc": {"Name": "current"}}
     result = cleaner_for(api)[0].clean()
     failed = result["failed"]
     assert [entry["name"] for entry in failed] == ["n1"]
-    assert failed[0]["error"]["details"]["cause"] == "network_in_use"
-    assert failed[0]["error"]["details"]["attached_containers"] == ["current"]
+    error = failed[0]["error"]
+    assert (error["code"], error["details"]["cause"]) == ("CLEANUP_FAILED", "network_in_use")
+    assert error["details"]["attached_containers"] == ["current"]
+    assert "has active endpoints" in error["message"]
+    assert error["suggested_actions"][0]["id"] == "retry_cleanup"
     assert api.disconnects == []
+    assert ("network", "n1") not in api.calls and ("network", "n2") in api.calls
+
+
+def test_a_network_the_daemon_refuses_with_nothing_listed_is_in_use_too():
+    # Docker 20.10 can keep a stale endpoint that no inspect lists: its refusal classifies the same
+    refusal = api_error(403, "error while removing network: network n1 id n1 has active endpoints")
+    api = standard_api(failures={"n1": refusal})
+    result = cleaner_for(api)[0].clean()
+    (failed,) = result["failed"]
+    assert (
+        failed["error"]["details"]["cause"] == "network_in_use"
+        and "checked_before_removal" not in failed["error"]["details"]
+    )
     assert [call for call in api.calls if call[0] == "network"].count(("network", "n1")) == 1
 
 
