@@ -128,7 +128,10 @@ def test_killed_setup_is_cleaned_by_the_next(point, private_dockerd, private_cli
     assert rerun.returncode == 0, rerun.stdout[-5000:]
     result = json.loads(result_file.read_text())["hosts"]["localhost"]["result"]
     removed = {(r["type"].rstrip("s"), r["name"]) for r in result["orphan_cleanup"]["removed"]}
-    assert {(r["type"], r["name"]) for r in leftovers} <= removed, (leftovers, removed)
+    # port leases are not resources of a run (cleanup/cleaner.py): the cleanup releases them without
+    # listing them; killed between taking them and starting the containers, a run leaves some
+    resources = [r for r in leftovers if not (r["type"] == "volume" and r["name"].startswith("argusai-lease-"))]
+    assert {(r["type"], r["name"]) for r in resources} <= removed, (leftovers, removed)
     now = project_resources(private_client, project)
     assert {r["run_id"] for r in now} == {"next1"}, now
     assert result["network_verification"]["all_reachable"] is True
