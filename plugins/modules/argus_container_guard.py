@@ -38,7 +38,12 @@ notes:
   - C(changed) is V(true) when a container was created, recreated, started, restarted or removed.
   - C(oom_killed) in the diagnostics is what Docker says (C(State.OOMKilled), or Docker's C(oom) event for the
     container during the attempt, see C(oom_evidence)); it is never inferred from an exit code such as 137.
-    When the killed process is the container's PID 1, Docker can miss the OOM (exit code 137, C(oom_killed=false)).
+    When the killed process is the container's PID 1, Docker can miss the OOM (exit code 137, C(oom_killed=false)),
+    and Podman 4.3 on cgroup v1 never reports one. A SIGKILL under a memory limit without an OOM report is
+    C(CONTAINER_CRASH) with cause C(sigkill_under_memory_limit), whose suggested fix is C(raise_memory_limit).
+  - Where the runtime does not run healthchecks (Podman without systemd), the guard runs the container's own check
+    through exec with its interval, timeout, retries and start period, as Docker would, and says so
+    (RV(container.health_source) V(exec)). See the collection's C(docs/runtimes.md).
   - Log lines that look like credentials (C(password=), C(token), C(secret), C(api_key), C(Authorization) headers,
     AWS keys, C(user:password@) in URLs) and the O(env) values are masked in the diagnostics.
   - Watching relies on the daemon's event timestamps and the host clock; use it with a local daemon or one whose
@@ -118,6 +123,12 @@ container:
     health:
       description: Health status (V(healthy), V(unhealthy), V(starting)) or null without a healthcheck.
       type: str
+    health_source:
+      description:
+        - V(exec) when the guard ran the healthcheck itself (the runtime does not run it, e.g. Podman without
+          systemd); C(health) is then what its probes found.
+      returned: when the guard ran the container's healthcheck itself
+      type: str
     ports:
       description: Published ports, each C({container_port, protocol, host_ip, host_port}).
       type: list
@@ -143,8 +154,10 @@ restart_history:
       diagnostics}); C(reason) is the code of that attempt (C(CONTAINER_CRASH), C(CONTAINER_OOM),
       C(HEALTH_CHECK_TIMEOUT)), C(delay_ms) the backoff before the restart that followed (null when none did).
     - C(diagnostics) is C({container_id, container_name, status, exit_code, oom_killed, oom_evidence, error,
-      health_status, started_at, finished_at, logs, memory_stats, health_log, timestamp}), C(logs) at most the
-      last 100 lines of that run.
+      health_status, health_source, health_exec_refused, started_at, finished_at, logs, memory_stats, health_log,
+      runtime, timestamp}), C(logs) at most the last 100 lines of that run; C(health_source) is V(exec) where the
+      guard ran the healthcheck (C(health_status) and C(health_log) are then its probes'), V(runtime) where the
+      runtime did; C(runtime) is V(docker) or V(podman).
     - C(final_status) is the container's status at the end (V(running), V(exited), V(removed), V(absent), or
       V(not_started) for an item O(start_first) held back).
   returned: when O(name) is used

@@ -263,6 +263,13 @@ FAILURE_CASES = {
         "startup_timeout": 1.5,
         "max_restarts": 0,
     },
+    # issue 16: dies a second after its start, before its healthcheck could pass
+    "crash_before_healthy": {
+        "command": ["sh", "-c", "sleep 1; echo bye; exit 3"],
+        "healthcheck": {"test": "exit 1", "interval": 0.3, "retries": 50},
+        "startup_timeout": 60,
+        "max_restarts": 0,
+    },
     "missing_image": {"image": "argusai/no-such-image:0"},
     "bad_command": {"command": ["/no/such/app"]},
     "bad_memory": {"memory": "lots"},
@@ -378,6 +385,17 @@ def test_healthcheck_that_never_passes(failure_results):
     slow = failure_results["never_healthy_in_time"]
     assert slow["error"]["code"] == "HEALTH_CHECK_TIMEOUT"
     assert slow["error"]["details"]["restart_history"]["attempts"][0]["cause"] == "not_healthy_in_time"
+
+
+def test_a_crash_before_healthy_is_a_crash_at_once(failure_results):
+    """A service with a healthcheck that exits a second after its start: CONTAINER_CRASH with its exit code
+    as soon as it died, not HEALTH_CHECK_TIMEOUT once startup_timeout (60 s) is over (issue 16, Podman)."""
+    error = failure_results["crash_before_healthy"]["error"]
+    assert (error["code"], error["details"]["cause"]) == ("CONTAINER_CRASH", "exited"), error["message"]
+    diag = error["details"]["diagnostics"]
+    assert diag["exit_code"] == 3 and diag["status"] == "exited" and diag["logs"] == ["bye"]
+    reported_after = docker_time(diag["timestamp"]) - docker_time(diag["started_at"])
+    assert reported_after < 30, f"reported {reported_after:.1f} s after the start: it waited for the startup_timeout"
 
 
 def test_clean_structured_failures(failure_results):
