@@ -27,7 +27,9 @@ class ActionModule(ControllerAction):
             # a failure without a structured error (e.g. a templating error in a task): never a bare message
             error = ArgusError("INTERNAL_ERROR", str(error.get("message") or "unknown failure")).to_dict()
         if error is not None:
-            error = with_rerun_inputs(scope_to_host(error, host, params["docker_host"]), params["playbook"], params["rerun"])
+            error = with_rerun_inputs(
+                scope_to_host(error, host, params["docker_host"]), params["playbook"], params["rerun"]
+            )
         entry = {
             "ok": error is None,
             "failed_stage": params["failed_stage"] if error is not None else None,

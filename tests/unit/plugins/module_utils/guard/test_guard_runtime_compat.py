@@ -1,6 +1,6 @@
 """What the guard sends and reads where Docker and Podman's Docker API differ (issue 16, part 1).
 
-The wire itself is checked against both engines by tests/integration/test_podman_runtime.py.
+The wire itself is checked against both engines by tests/integration/test_runtime_setup.py.
 """
 
 from __future__ import annotations
