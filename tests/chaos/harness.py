@@ -165,7 +165,12 @@ def e2e_config(
         "resilience": res,
     }
     if test:
-        cfg["test"] = {"name": "tests", "container_name": f"{project}-tests", "image": TEST_IMAGE, "command": "sleep 3600"}
+        cfg["test"] = {
+            "name": "tests",
+            "container_name": f"{project}-tests",
+            "image": TEST_IMAGE,
+            "command": "sleep 3600",
+        }
     cfg.update(sections)
     return cfg
 
