@@ -90,7 +90,12 @@ def test_kill9_mid_setup_opens_breaker_then_recovers(private_dockerd, private_cl
     # the services become healthy 3 s after start, so the guard is waiting on the events stream
     # when the daemon dies (the most likely moment for a crash to hit a real setup)
     slow = ["sh", "-c", "sleep 3; exec httpd -f -p 8080"]
-    config = e2e_config(project, services=[service(f"{project}-svc{i}", command=slow) for i in range(4)])
+    # probe_timeout 1: the connectivity check needs a Docker timeout above 2 * (probe_timeout + 1)
+    config = e2e_config(
+        project,
+        services=[service(f"{project}-svc{i}", command=slow) for i in range(4)],
+        resilience={"network": {"probe_timeout": 1}},
+    )
     setup_vars = {"argus_docker_timeout": DOCKER_TIMEOUT, "argus_run_id": "killed1"}
 
     # 1. kill -9 the daemon while the guard watches a started container (its events stream is open)
@@ -264,7 +269,9 @@ def test_frozen_daemon_mid_setup_fails_within_timeout(
     """SIGSTOP: the socket still accepts, nothing answers. Requests must time out, not hang."""
     project = chaos_project("frozen")
     env = private_dockerd.env()
-    config = e2e_config(project, services=[service(f"{project}-svc{i}") for i in range(2)])
+    config = e2e_config(
+        project, services=[service(f"{project}-svc{i}") for i in range(2)], resilience={"network": {"probe_timeout": 1}}
+    )
     proc, outcome_path, log = ansible.spawn_setup(
         config, {"argus_docker_timeout": DOCKER_TIMEOUT, "argus_run_id": "frozen1"}, env=env
     )

@@ -169,11 +169,19 @@ def test_a_failing_connectivity_check_fails_the_call_with_its_phase(
         "wait_seconds": 1,
         "probe_image": test_image,
     }
-    (result,) = run_guard_tasks(tmp_path, [{"project": project, "containers": [web, tests], "verify": verify}])
+    early = _container(project, "early", test_image, command=["sleep", "600"])
+    too_short = {"project": project, "containers": [early], "verify": dict(verify, probe_timeout=5), "timeout": 5}
+    result, refused = run_guard_tasks(
+        tmp_path, [{"project": project, "containers": [web, tests], "verify": verify}, too_short]
+    )
     assert result["failed"] and result["phase"] == "network_verification"
     assert result["error"]["code"] == "NETWORK_UNREACHABLE"
     assert result["network_verification"]["all_reachable"] is False
     assert all(item["restart_history"]["final_status"] == "running" for item in result["containers"])
+    # a Docker timeout too short for the check's probes: refused before any container is created
+    assert refused["failed"] and refused["phase"] == "network_verification"
+    assert refused["error"]["code"] == "INVALID_INPUT" and refused["error"]["details"]["field"] == "timeout"
+    assert not docker_client.containers.list(all=True, filters={"name": early["name"]})
 
 
 def test_preflight_then_cleanup_in_one_call(run_module, docker_client, test_image, unique_project):

@@ -89,9 +89,12 @@ def connectivity_check(run: ModuleRun) -> Any:
     from ansible_collections.argusai.resilience.plugins.module_utils.guard.connectivity import ConnectivityCheck
 
     params = run.params
-    return ConnectivityCheck(
-        run.client(), params["verify"], params["project"], params["run_id"], params["timeout"], run.events
-    )
+    try:
+        return ConnectivityCheck(
+            run.client(), params["verify"], params["project"], params["run_id"], params["timeout"], run.events
+        )
+    except ArgusError as exc:  # e.g. a timeout too short for probe_timeout: before any container is touched
+        raise FailWithResult(exc, phase="network_verification") from exc
 
 
 def guard_call(run: ModuleRun) -> dict[str, Any]:
