@@ -18,15 +18,17 @@ Every side is checked to have removed everything. Prints the medians and the FIG
     .venv/bin/python benchmarks/bench_orphan_clean.py [--rounds 2] [--attach]
 
 Note: Docker 20.10's libnetwork can deadlock when very many containers exit at once (seen here
-once, on the ``docker rm -f`` side, with other test suites loading the daemon); the daemon then
-needs a restart. The timeouts make the benchmark fail instead of hanging.
+twice, on the ``docker rm -f`` side); the daemon then needs a restart (docs/performance.md). The
+timeouts make the benchmark fail instead of hanging.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
@@ -116,7 +118,15 @@ def clean_with_docker_cli(project: str) -> float:
         f"docker network rm $(docker network ls -q --filter {label}) >/dev/null"
     )
     started = time.perf_counter()
-    subprocess.run(["sh", "-c", script], check=True, timeout=CLI_TIMEOUT)
+    # its own process group: a docker CLI stuck on a wedged daemon is ended with the shell
+    proc = subprocess.Popen(["sh", "-c", script], start_new_session=True)
+    try:
+        if proc.wait(timeout=CLI_TIMEOUT) != 0:
+            sys.exit(f"the docker CLI failed (rc={proc.returncode})")
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
     return time.perf_counter() - started
 
 
@@ -137,14 +147,28 @@ def clean_with_raw_sdk(project: str) -> float:
 SIDES = {"ansible": clean_with_ansible, "cli": clean_with_docker_cli, "sdk floor": clean_with_raw_sdk}
 
 
-def remove_everything(client: docker.DockerClient, projects: list[str]) -> None:
-    """Safety net: whatever a failed round left of the benchmark's own projects."""
-    for project in projects:
-        filters = {"label": f"argusai.project={project}"}
-        for row in client.api.containers(all=True, filters=filters):
-            client.api.remove_container(row["Id"], force=True, v=True)
-        for row in client.api.networks(filters=filters):
-            client.api.remove_network(row["Id"])
+def remove_everything(projects: list[str], seconds: float = 120) -> None:
+    """Safety net: whatever a failed round left of the benchmark's own projects, within ``seconds``
+    (a wedged daemon, see the module docstring, would otherwise hold every request to its timeout)."""
+    client = docker.DockerClient(base_url="unix:///var/run/docker.sock", timeout=10)
+    end = time.monotonic() + seconds
+    try:
+        for project in projects:
+            filters = {"label": f"argusai.project={project}"}
+            rows = client.api.containers(all=True, filters=filters)
+            rows += [dict(row, network=True) for row in client.api.networks(filters=filters)]
+            for row in rows:
+                if time.monotonic() > end:
+                    sys.exit(f"what the benchmark left of {project} was not removed in {seconds:g} s: dockerd wedged?")
+                try:
+                    if row.get("network"):
+                        client.api.remove_network(row["Id"])
+                    else:
+                        client.api.remove_container(row["Id"], force=True, v=True)
+                except docker.errors.APIError as exc:
+                    print(f"left behind: {exc}", file=sys.stderr)
+    finally:
+        client.close()
 
 
 def main() -> None:
@@ -174,8 +198,8 @@ def main() -> None:
                 timings[name].append(elapsed)
                 print(f"round {round_number + 1}: {name:<10} {elapsed * 1000:8.0f} ms", flush=True)
     finally:
-        remove_everything(client, projects)
         client.close()
+        remove_everything(projects)
 
     print(f"\n{CONTAINERS} containers (a quarter running) + {NETWORKS} networks, median of {args.rounds} rounds:")
     for name in SIDES:
