@@ -5,7 +5,9 @@
 
 A module's ``main()`` is ``run_module(OPTIONS, core)``: its option table and a core function that
 takes a :class:`ModuleRun` and returns the result. Every failure leaves as ``msg`` (for people)
-and ``error`` (a StructuredError, for machines), never as a traceback.
+and ``error`` (a StructuredError, for machines), never as a traceback. :func:`outcome` is that
+run without ``AnsibleModule``, for the controller running a module's core itself
+(``plugin_utils/local_module.py``).
 """
 
 from __future__ import annotations
@@ -36,10 +38,12 @@ class FailWithResult(Exception):
 class ModuleRun:
     """What a module's core works with: the checked params, its events, check mode, a Docker client."""
 
-    def __init__(self, module: AnsibleModule, events: EventLog | None) -> None:
-        self.module = module
-        self.params = module.params
-        self.check_mode = module.check_mode
+    def __init__(
+        self, params: dict[str, Any], check_mode: bool, warn: Callable[[str], None], events: EventLog | None
+    ) -> None:
+        self.params = params
+        self.check_mode = check_mode
+        self.warn = warn
         self.events = events
         self._client: Any = None
 
@@ -52,13 +56,44 @@ class ModuleRun:
             self._client = connect(self.params["docker_host"], self.params["timeout"], connect_timeout)
         return self._client
 
-    def warn(self, message: str) -> None:
-        self.module.warn(message)
-
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def outcome(
+    options: Sequence[Option],
+    core: Callable[[ModuleRun], dict[str, Any]],
+    params: dict[str, Any],
+    check_mode: bool,
+    warn: Callable[[str], None],
+    docker: bool = True,
+) -> dict[str, Any]:
+    """The module's result for ``params`` (already through Ansible's argument spec): the table's own
+    checks, then the core. A failure is a result with ``failed``, ``msg`` and ``error``, never raised.
+
+    ``docker``: the module talks to Docker (needs the SDK) and returns ``argus_events`` of the
+    ``project``/``run_id`` it was given.
+    """
+    events = EventLog(params.get("project"), params.get("run_id")) if docker else None
+    run = ModuleRun(params, check_mode, warn, events)
+    try:
+        check(options, params)
+        if docker and not HAS_DOCKER:
+            return {"failed": True, "msg": missing_required_lib("docker"), "exception": DOCKER_IMPORT_ERROR}
+        result = core(run)
+    except FailWithResult as exc:
+        return _failed(exc.error, events, exc.result)
+    except ArgusError as exc:
+        return _failed(exc, events, {})
+    except Exception as exc:  # noqa: BLE001 - classified by the one table instead of a traceback
+        return _failed(from_exception(exc), events, {})
+    finally:
+        run.close()
+    if events is not None:
+        result["argus_events"] = events.events
+    return result
 
 
 def run_module(
@@ -69,30 +104,13 @@ def run_module(
 ) -> None:
     """Run a module: its argument spec from ``options``, every input checked before anything else.
 
-    ``docker``: the module talks to Docker (needs the SDK) and returns ``argus_events`` of the
-    ``project``/``run_id`` it was given. ``module_kwargs`` go to ``AnsibleModule``
-    (``mutually_exclusive``, ...).
+    ``module_kwargs`` go to ``AnsibleModule`` (``mutually_exclusive``, ...).
     """
     module = AnsibleModule(argument_spec=argument_spec(options), supports_check_mode=True, **module_kwargs)
-    events = EventLog(module.params.get("project"), module.params.get("run_id")) if docker else None
-    run = ModuleRun(module, events)
-    try:
-        check(options, module.params)
-        if docker and not HAS_DOCKER:
-            module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
-        result = core(run)
-    except FailWithResult as exc:
-        _fail(module, exc.error, events, **exc.result)
-    except ArgusError as exc:
-        _fail(module, exc, events)
-    except Exception as exc:  # noqa: BLE001 - classified by the one table instead of a traceback
-        _fail(module, from_exception(exc), events)
-    else:
-        if events is not None:
-            result["argus_events"] = events.events
-        module.exit_json(**result)
-    finally:
-        run.close()
+    result = outcome(options, core, module.params, module.check_mode, module.warn, docker)
+    if result.pop("failed", False):
+        module.fail_json(**result)
+    module.exit_json(**result)
 
 
 def controller_only(options: Sequence[Option], name: str) -> None:
@@ -105,12 +123,13 @@ def controller_only(options: Sequence[Option], name: str) -> None:
     )
 
 
-def _fail(module: AnsibleModule, error: ArgusError, events: EventLog | None, **result: Any) -> None:
-    """Fail with ``msg`` for people and ``error`` (a StructuredError) for machines."""
+def _failed(error: ArgusError, events: EventLog | None, result: dict[str, Any]) -> dict[str, Any]:
+    """A failed result: ``msg`` for people and ``error`` (a StructuredError) for machines."""
+    result = dict(result)
     if events is not None:
         error.with_context(project=events.project, run_id=events.run_id)
         result["argus_events"] = events.events
-    module.fail_json(msg=f"{error.code}: {error.message}", error=error.to_dict(), **result)
+    return dict(result, failed=True, msg=f"{error.code}: {error.message}", error=error.to_dict())
 
 
 def cleanup_result(cleaner: Any, check_mode: bool) -> dict[str, Any]:

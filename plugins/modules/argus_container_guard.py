@@ -303,10 +303,12 @@ OPTIONS = (
 )
 
 
+SPEC_RULES = {"mutually_exclusive": [("name", "containers")], "required_one_of": [("name", "containers")]}
+core = guard_call
+
+
 def main() -> None:
-    run_module(
-        OPTIONS, guard_call, mutually_exclusive=[("name", "containers")], required_one_of=[("name", "containers")]
-    )
+    run_module(OPTIONS, core, **SPEC_RULES)
 
 
 if __name__ == "__main__":

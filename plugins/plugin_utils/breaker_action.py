@@ -45,6 +45,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.errors import (
 )
 from ansible_collections.argusai.resilience.plugins.module_utils.events import make_event
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import validate_project
+from ansible_collections.argusai.resilience.plugins.plugin_utils import local_module
 from ansible_collections.argusai.resilience.plugins.plugin_utils.breaker import (
     BreakerSettings,
     CircuitBreaker,
@@ -280,6 +281,9 @@ class BreakerAction(ActionBase):
         return self._finish(result, outcome, warnings)
 
     def _run_module(self, module_args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        if local_module.runs_here(self):
+            name = str(self._task.resolved_action or self._task.action).rsplit(".", 1)[-1]
+            return local_module.run(name, module_args, bool(self._task.check_mode))
         try:
             return self._execute_module(module_args=module_args, task_vars=task_vars)
         finally:

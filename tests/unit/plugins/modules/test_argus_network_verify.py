@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from unittest import mock
-
-import pytest
 import yaml
-from ansible.module_utils import basic
 from ansible_collections.argusai.resilience.plugins.doc_fragments.module_options import ModuleDocFragment
 from ansible_collections.argusai.resilience.plugins.module_utils import module_support
 from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import DEFAULT_TIMEOUT
 from ansible_collections.argusai.resilience.plugins.module_utils.network.options import DEFAULT_PROBE_TIMEOUT
 from ansible_collections.argusai.resilience.plugins.modules import argus_network_verify as module
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19 reads the arguments from basic._ANSIBLE_ARGS
-
-    def patch_module_args(args):
-        return mock.patch.object(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode())
-
 
 ARGS = {
     "project": "shop",
@@ -30,7 +17,7 @@ ARGS = {
 }
 
 
-def run_main(monkeypatch, capsys, **args):
+def run_main(monkeypatch, module_main, **args):
     """Run the module with the Docker client and the verifier replaced; (calls, module result)."""
     calls = {}
 
@@ -54,21 +41,19 @@ def run_main(monkeypatch, capsys, **args):
 
     monkeypatch.setattr(module_support, "connect", connect)
     monkeypatch.setattr(module, "NetworkVerifier", Verifier)
-    with patch_module_args(dict(ARGS, **args)), pytest.raises(SystemExit):
-        module.main()
-    return calls, json.loads(capsys.readouterr().out)
+    return calls, module_main(module, dict(ARGS, **args))
 
 
-def test_defaults_timeout_is_the_api_timeout_and_probe_timeout_the_probe_bound(monkeypatch, capsys):
-    calls, result = run_main(monkeypatch, capsys)
+def test_defaults_timeout_is_the_api_timeout_and_probe_timeout_the_probe_bound(monkeypatch, module_main):
+    calls, result = run_main(monkeypatch, module_main)
     assert not result.get("failed"), result
     assert calls["connect"] == {"docker_host": None, "timeout": DEFAULT_TIMEOUT} and DEFAULT_TIMEOUT == 60
     assert calls["options"].probe_timeout == DEFAULT_PROBE_TIMEOUT == 5
     assert calls["closed"] is True
 
 
-def test_both_options_reach_their_place(monkeypatch, capsys):
-    calls, result = run_main(monkeypatch, capsys, timeout=25, probe_timeout=3, docker_host="tcp://127.0.0.1:1")
+def test_both_options_reach_their_place(monkeypatch, module_main):
+    calls, result = run_main(monkeypatch, module_main, timeout=25, probe_timeout=3, docker_host="tcp://127.0.0.1:1")
     assert not result.get("failed"), result
     assert calls["connect"] == {"docker_host": "tcp://127.0.0.1:1", "timeout": 25}
     options = calls["options"]
@@ -81,15 +66,15 @@ def test_both_options_reach_their_place(monkeypatch, capsys):
     assert [(t.name, t.host, t.port) for t in options.targets] == [("payments", "payments", 8080)]
 
 
-def test_an_api_timeout_shorter_than_a_probe_fails_before_docker(monkeypatch, capsys):
-    calls, result = run_main(monkeypatch, capsys, timeout=12)  # probe_timeout 5: up to 2 * 6 s per probe
+def test_an_api_timeout_shorter_than_a_probe_fails_before_docker(monkeypatch, module_main):
+    calls, result = run_main(monkeypatch, module_main, timeout=12)  # probe_timeout 5: up to 2 * 6 s per probe
     assert result["failed"] is True and result["error"]["code"] == "INVALID_INPUT"
     assert result["error"]["details"]["field"] == "timeout" and "probe_timeout" in result["msg"]
     assert "connect" not in calls
 
 
-def test_probe_timeout_is_checked_like_before(monkeypatch, capsys):
-    calls, result = run_main(monkeypatch, capsys, probe_timeout=0)
+def test_probe_timeout_is_checked_like_before(monkeypatch, module_main):
+    calls, result = run_main(monkeypatch, module_main, probe_timeout=0)
     assert result["failed"] is True and result["error"]["details"]["field"] == "probe_timeout"
     assert "connect" not in calls
 

@@ -1,0 +1,87 @@
+"""local_module: when a module's core runs in the action's process, and that its result is the
+one the sent module would return (same argument checks, same envelope, same hidden values)."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+from ansible_collections.argusai.resilience.plugins.modules import argus_container_guard
+from ansible_collections.argusai.resilience.plugins.plugin_utils import local_module
+
+SECRET = "s3cret-token"
+
+
+def action(transport="local", become=False, environment=None):
+    return SimpleNamespace(
+        _connection=SimpleNamespace(transport=transport),
+        _play_context=SimpleNamespace(become=become),
+        _task=SimpleNamespace(environment=environment),
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({}, True),
+        ({"environment": [{}, {}]}, True),  # levels that set nothing
+        ({"transport": "ssh"}, False),
+        ({"become": True}, False),
+        ({"environment": [{}, {"LANG": "C"}]}, False),
+        ({"environment": ["{{ env_from_vars }}"]}, False),  # not yet templated: assume it sets something
+    ],
+)
+def test_runs_here_only_for_a_local_connection_in_the_same_environment(kwargs, expected):
+    assert local_module.runs_here(action(**kwargs)) is expected
+
+
+def test_runs_here_needs_the_docker_sdk(monkeypatch):
+    monkeypatch.setattr(local_module, "HAS_DOCKER", False)
+    assert local_module.runs_here(action()) is False
+
+
+@pytest.fixture
+def fake_core(monkeypatch):
+    """The guard's core replaced by one that warns, echoes the secret and reports a change."""
+
+    def core(run):
+        run.warn(f"starting {run.params['name']}")
+        return {"changed": not run.check_mode, "echo": run.params["env"]["TOKEN"], "timeout": run.params["timeout"]}
+
+    monkeypatch.setattr(argus_container_guard, "core", core)
+    return core
+
+
+ARGS = {"project": "shop", "name": "web", "image": "img:1", "env": {"TOKEN": SECRET}}
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_result_is_the_sent_modules_with_secrets_hidden(fake_core, module_main, check_mode):
+    here = local_module.run("argus_container_guard", ARGS, check_mode)
+    sent = module_main(argus_container_guard, dict(ARGS, _ansible_check_mode=check_mode))
+    assert SECRET not in json.dumps(here)
+    assert here["echo"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    assert here["changed"] is (not check_mode) and here["timeout"] == 60  # the spec's default filled in
+    assert here["warnings"] == ["starting web"]
+    sent.pop("warnings", None)  # its form is the core version's (strings or WarningSummary objects)
+    assert {key: here.get(key) for key in sent} == sent  # core >= 2.21 sends invocation only when asked
+
+
+def test_bad_arguments_fail_with_every_problem_before_the_core(fake_core, monkeypatch):
+    monkeypatch.setattr(argus_container_guard, "core", pytest.fail)
+    result = local_module.run("argus_container_guard", {"project": "shop", "timeout": "soon", "colour": "red"}, False)
+    assert result["failed"] is True and result["changed"] is False
+    for problem in ("colour", "timeout", "name, containers"):
+        assert problem in result["msg"], problem
+
+
+def test_a_failure_of_the_core_is_a_structured_error(monkeypatch):
+    def core(run):
+        raise ConnectionError("daemon went away")
+
+    monkeypatch.setattr(argus_container_guard, "core", core)
+    result = local_module.run("argus_container_guard", ARGS, False)
+    assert result["failed"] is True
+    assert result["error"]["code"] and result["msg"].startswith(result["error"]["code"])
+    assert result["argus_events"] == [] and "daemon went away" in result["error"]["message"]
