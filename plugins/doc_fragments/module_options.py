@@ -255,14 +255,20 @@ options:
       - Must match C(^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$).
       - Changing it recreates the container.
     type: str
-  aliases: &id007
+  network_driver: &id007
+    description:
+      - Driver of O(network) when the guard creates it, for example V(bridge), V(macvlan) or V(ipvlan). A network
+        that exists is reused as it is.
+    type: str
+    default: bridge
+  aliases: &id008
     description:
       - Extra DNS names of the container on its network. Needs a network.
       - Must match C(^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$).
       - Changing it recreates the container.
     type: list
     elements: str
-  healthcheck: &id008
+  healthcheck: &id009
     description:
       - Healthcheck of the container (in a setup file, a bare string is its test). The guard then waits for C(healthy)
         before counting O(stable_seconds).
@@ -299,13 +305,13 @@ options:
           - Must be >= 0.
         type: float
         default: 0
-  memory: &id009
+  memory: &id010
     description:
       - Memory limit, for example V(8m), V(512M) or V(1g) (units b, k, m, g; at least 6m), or bytes. Swap is not
         added on top of it.
       - Changing it recreates the container.
     type: str
-  max_restarts: &id010
+  max_restarts: &id011
     description:
       - Restarts the guard makes in one call before it gives up with C(CONTAINER_RESTART_EXHAUSTED). Every failed
         run counts, also one that had been stable (see O(watch_seconds)). V(0) reports the first failure with its
@@ -313,7 +319,7 @@ options:
       - Must be >= 0 and <= 100.
     type: int
     default: 3
-  backoff: &id011
+  backoff: &id012
     description:
       - V(exponential) waits O(backoff_initial_ms) * 2^(n-1) before a restart, V(linear) O(backoff_initial_ms) *
         n, where n counts the failed runs since the last stable one; both are capped at O(backoff_max_ms). The delay
@@ -325,36 +331,36 @@ options:
     choices:
       - exponential
       - linear
-  backoff_initial_ms: &id012
+  backoff_initial_ms: &id013
     description:
       - First backoff delay in milliseconds.
       - Must be >= 0 and <= 3600000.
     type: int
     default: 1000
-  backoff_max_ms: &id013
+  backoff_max_ms: &id014
     description:
       - Largest backoff delay in milliseconds (at least O(backoff_initial_ms)).
       - Must be >= 0 and <= 3600000.
     type: int
     default: 30000
-  jitter: &id014
+  jitter: &id015
     description:
       - Draw each delay uniformly between 0 and the scheduled delay (spreads restarts of many containers).
     type: bool
     default: false
-  stable_seconds: &id015
+  stable_seconds: &id016
     description:
       - Seconds the container must keep running (and healthy) for an attempt to count as a success.
       - Must be >= 0 and <= 3600.
     type: float
     default: 3
-  startup_timeout: &id016
+  startup_timeout: &id017
     description:
       - Seconds from the start within which a container with a healthcheck must become C(healthy).
       - Must be >= 0.1 and <= 86400.
     type: float
     default: 60
-  watch_seconds: &id017
+  watch_seconds: &id018
     description:
       - Keep watching this many seconds after the container first became stable (a window fixed then). A failure
         in that window is restarted like any other and counts toward O(max_restarts); a run restarted in the window
@@ -362,13 +368,13 @@ options:
       - Must be >= 0 and <= 86400.
     type: float
     default: 0
-  stop_timeout: &id018
+  stop_timeout: &id019
     description:
       - Seconds to wait for a graceful stop before an unhealthy container is killed and restarted.
       - Must be >= 0 and <= 3600.
     type: int
     default: 5
-  port_strategy: &id019
+  port_strategy: &id020
     description:
       - V(auto) picks another free host port when Docker reports the requested one as already allocated; V(fail)
         fails with C(PORT_CONFLICT).
@@ -377,12 +383,12 @@ options:
     choices:
       - auto
       - fail
-  remove_on_failure: &id020
+  remove_on_failure: &id021
     description:
       - Remove the container when the guard gives up (else it is left for inspection).
     type: bool
     default: false
-  state: &id021
+  state: &id022
     description:
       - V(started) creates, starts and supervises the container; V(absent) removes it (a managed container of the
         project only). Networks are left to the teardown.
@@ -412,21 +418,22 @@ options:
       env: *id004
       ports: *id005
       network: *id006
-      aliases: *id007
-      healthcheck: *id008
-      memory: *id009
-      max_restarts: *id010
-      backoff: *id011
-      backoff_initial_ms: *id012
-      backoff_max_ms: *id013
-      jitter: *id014
-      stable_seconds: *id015
-      startup_timeout: *id016
-      watch_seconds: *id017
-      stop_timeout: *id018
-      port_strategy: *id019
-      remove_on_failure: *id020
-      state: *id021
+      network_driver: *id007
+      aliases: *id008
+      healthcheck: *id009
+      memory: *id010
+      max_restarts: *id011
+      backoff: *id012
+      backoff_initial_ms: *id013
+      backoff_max_ms: *id014
+      jitter: *id015
+      stable_seconds: *id016
+      startup_timeout: *id017
+      watch_seconds: *id018
+      stop_timeout: *id019
+      port_strategy: *id020
+      remove_on_failure: *id021
+      state: *id022
   start_first:
     description:
       - 'Names of items of O(containers) that start first (for example the mocks). Every other item is created meanwhile

@@ -224,6 +224,9 @@ CLASSIFICATION_TABLE: tuple[Rule, ...] = (
     Rule("CLEANUP_FAILED", status=403, explanation="has active endpoints", cause="network_in_use"),
     Rule("CLEANUP_FAILED", status=409, explanation="is already in progress", cause="removal_in_progress"),
     Rule("INVALID_INPUT", status=400, cause="rejected_by_daemon"),
+    # A network or volume driver the daemon does not have (Podman answers 500 for it).
+    Rule("DOCKER_REQUEST_REJECTED", status=404, explanation="plugin", cause="driver_missing"),
+    Rule("DOCKER_REQUEST_REJECTED", status=(500, 599), explanation="unsupported driver", cause="driver_missing"),
     Rule("INVALID_INPUT", exception="InvalidArgument", cause="rejected_by_sdk"),
     Rule("DOCKER_API_ERROR", status=(500, 599), cause="daemon_error"),
     # A 4xx or an SDK-side refusal is about this request, not the host: it never opens the breaker.

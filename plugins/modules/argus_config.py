@@ -80,6 +80,17 @@ plan:
   returned: success
   type: dict
   contains:
+    calls:
+      description:
+        - The arguments of the module calls of the C(argus_setup) role, beyond C(project), C(run_id) and the
+          Docker connection. Every key of the configuration reaches the role through them.
+        - C(preflight) (M(argusai.resilience.argus_preflight), with C(clean_orphans)) and C(guard)
+          (M(argusai.resilience.argus_container_guard) with C(containers), C(start_first), C(keep_services),
+          C(resolve_ports), C(verify)) are null when the configuration turns them off or has no container;
+          C(orphan_clean) is whether M(argusai.resilience.argus_orphan_clean) runs on its own (preflight off,
+          cleanup on); C(docker) is the file's C({host, timeout}); C(circuit_breaker) the breaker settings it
+          sets.
+      type: dict
     mocks:
       description: C(containers) entries of M(argusai.resilience.argus_container_guard) for the mocks.
       type: list

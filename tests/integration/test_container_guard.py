@@ -156,6 +156,7 @@ def test_healthy_httpd_serves_with_labels_and_is_idempotent(tmp_path, unique_pro
     assert labels["argusai.created-at"].endswith("Z")
     net_labels = docker_client.networks.get(network).attrs["Labels"]
     assert net_labels["argusai.managed"] == "true" and net_labels["argusai.project"] == unique_project
+    assert docker_client.networks.get(network).attrs["Driver"] == "bridge"  # network_driver's default
     endpoint = docker_client.containers.get(name).attrs["NetworkSettings"]["Networks"][network]
     assert "web" in endpoint["Aliases"]
 
@@ -296,6 +297,16 @@ def failure_results(module_project, test_image, docker_client, tmp_path_factory)
     tasks.append({"project": module_project, "name": foreign.name, "image": test_image})
     tasks.append({"project": module_project, "name": foreign.name, "state": "absent"})
     tasks.append({"project": module_project, "name": other.name, "image": test_image})
+    # the network's driver reaches Docker: one it does not have is refused, and nothing is created
+    tasks.append(
+        {
+            "project": module_project,
+            "name": f"{module_project}-nodriver",
+            "image": test_image,
+            "network": f"{module_project}-nodriver",
+            "network_driver": "argus-no-such-driver",
+        }
+    )
     try:
         results = run_guard_tasks(tmp_path_factory.mktemp("failures"), tasks)
         other.reload()
@@ -303,7 +314,7 @@ def failure_results(module_project, test_image, docker_client, tmp_path_factory)
     finally:
         other.remove(force=True)
     by_case = dict(zip(FAILURE_CASES, results, strict=False))
-    by_case["foreign_started"], by_case["foreign_absent"], by_case["other_project"] = results[-3:]
+    by_case["foreign_started"], by_case["foreign_absent"], by_case["other_project"], by_case["no_driver"] = results[-4:]
     by_case["foreign_container"] = foreign
     by_case["other_project_status"] = other_status
     return by_case
@@ -417,6 +428,14 @@ def test_clean_structured_failures(failure_results):
     foreign.reload()
     assert foreign.status == "created"
     assert "no argusai.managed=true label" in failure_results["foreign_started"]["error"]["message"]
+
+
+def test_a_network_driver_the_daemon_lacks_is_refused_before_the_container(failure_results, docker_client, module_project):
+    error = failure_results["no_driver"]["error"]
+    assert error["code"] == "DOCKER_REQUEST_REJECTED" and error["retryable"] is False
+    assert error["details"]["cause"] == "driver_missing" and "argus-no-such-driver" in error["message"]
+    assert not docker_client.networks.list(names=[f"{module_project}-nodriver"])
+    assert not docker_client.containers.list(all=True, filters={"name": f"^/{module_project}-nodriver$"})
 
 
 def test_a_name_taken_by_another_project_names_that_project(failure_results, module_project):

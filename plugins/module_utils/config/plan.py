@@ -3,8 +3,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the setup modules take, derived from a normalised configuration (``config/loader.py``).
 
-The role runs :func:`setup_plan` once: the guard's ``containers`` entries, the port requests of
-``argus_port_resolve`` and the connectivity targets of ``argus_network_verify``.
+The role runs :func:`setup_plan` once: the arguments of each of its module calls (``calls``), and
+the parts they are made of for playbooks that call the modules themselves (the guard's
+``containers`` entries, the port requests of ``argus_port_resolve``, the connectivity targets of
+``argus_network_verify``). Every key of the file reaches the role through here.
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ def guard_item(container: Mapping[str, Any], config: Mapping[str, Any]) -> dict[
     if not tuning["restart_on_failure"]:
         spec["max_restarts"] = 0
     spec["network"] = config["network"]["name"]
+    spec["network_driver"] = config["network"]["driver"]
     spec["port_strategy"] = config["resilience"]["ports"]["strategy"]
     return spec
 
@@ -124,12 +127,69 @@ def apply_ports(items: list[Mapping[str, Any]], ports: Mapping[str, int]) -> lis
     return result
 
 
+def _set(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values that are set: unset ones are left to the module's own defaults."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def setup_calls(
+    config: Mapping[str, Any], mocks: list[dict[str, Any]], others: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The arguments of the argus_setup role's module calls, beyond ``project``, ``run_id`` and the
+    Docker connection the role adds to each. ``mocks`` and ``others`` (the services, then the test
+    container) are the guard's entries (:func:`guard_item`).
+
+    ``preflight`` (argus_preflight, with the orphan cleanup) and ``guard`` (argus_container_guard:
+    ports, every tier, the connectivity check) are None when the configuration turns them off or
+    has no container; ``orphan_clean`` is whether argus_orphan_clean runs on its own (the preflight
+    off, the cleanup on). ``docker`` is the file's connection (the role's variables win over it);
+    ``circuit_breaker`` the breaker settings the file sets.
+    """
+    resilience = config["resilience"]
+    preflight = resilience["preflight"]
+    ports = resilience["ports"]
+    network = resilience["network"]
+    items = mocks + others
+    targets = connectivity_targets(config)
+    verify = None
+    if network["verify_connectivity"] and config["test"] is not None and targets:
+        test = others[-1]
+        verify = {
+            "container": test["name"],
+            "network": config["network"]["name"],
+            "targets": targets,
+            "probe_timeout": network["probe_timeout"],
+            "wait_seconds": network["wait_seconds"],
+            "probe_image": test["image"],
+        }
+    guard = {
+        "containers": items,
+        "start_first": [item["name"] for item in mocks],
+        "keep_services": [item["service"] for item in items],
+        "resolve_ports": _set({k: ports[k] for k in ("strategy", "max_attempts", "bind_address")})
+        if ports["enabled"]
+        else None,
+        "verify": verify,
+    }
+    return {
+        "preflight": _set({k: v for k, v in preflight.items() if k != "enabled"}) if preflight["enabled"] else None,
+        "orphan_clean": not preflight["enabled"] and preflight["clean_orphans"],
+        "guard": guard if items else None,
+        "docker": dict(config["docker"]),
+        "circuit_breaker": _set(resilience["circuit_breaker"]),
+    }
+
+
 def setup_plan(config: Mapping[str, Any]) -> dict[str, Any]:
     """Everything the role needs from a normalised config, derived once."""
+    mocks = [guard_item(c, config) for c in config["mocks"]]
+    services = [guard_item(c, config) for c in config["services"]]
+    test = guard_item(config["test"], config) if config["test"] is not None else None
     return {
-        "mocks": [guard_item(c, config) for c in config["mocks"]],
-        "services": [guard_item(c, config) for c in config["services"]],
-        "test": guard_item(config["test"], config) if config["test"] is not None else None,
+        "calls": setup_calls(config, mocks, services + ([test] if test else [])),
+        "mocks": mocks,
+        "services": services,
+        "test": test,
         "port_requests": port_requests(config),
         "targets": connectivity_targets(config),
     }

@@ -60,7 +60,7 @@ def _in_file(option: Option) -> Option:
 # A container of the file takes every guard container option but those the file's sections set
 # (the project network, the port strategy) or a setup does not offer. The restart options are unset
 # by default, so that resilience.container applies.
-NOT_PER_CONTAINER = ("service", "network", "port_strategy", "remove_on_failure", "state")
+NOT_PER_CONTAINER = ("service", "network", "network_driver", "port_strategy", "remove_on_failure", "state")
 _TUNING = {option.name for option in TUNING_OPTIONS}
 CONTAINER = (
     *(
@@ -139,7 +139,9 @@ RESILIENCE = (
 
 NETWORK = (
     Option("name", "str", "Network name (default argus-<project>).", pattern=RESOURCE_NAME),
-    Option("driver", "str", "Network driver.", default="bridge"),
+    pick(CONTAINER_OPTIONS, "network_driver")[0].but(
+        name="driver", description="Network driver when the setup creates the network; one that exists is reused as it is."
+    ),
 )
 
 DOCKER_CONNECTION = (

@@ -116,14 +116,14 @@ class Containers:
         except Exception as exc:
             raise from_exception(exc, f"image {image} is not on the Docker host (never pulled)", image=image) from exc
 
-    def ensure_network(self, name: str, run_id: str) -> None:
-        """Reuse the network of that name, else create it with the project's labels."""
+    def ensure_network(self, name: str, run_id: str, driver: str) -> None:
+        """Reuse the network of that name, else create it with ``driver`` and the project's labels."""
         with self._network_lock:
             if any(net.name == name for net in self.client.networks.list(names=[name])):
                 return
             try:
                 self.client.networks.create(
-                    name, driver="bridge", labels=resource_labels(self.project, run_id), check_duplicate=True
+                    name, driver=driver, labels=resource_labels(self.project, run_id), check_duplicate=True
                 )
             except Exception:
                 # another run (another process) may have created it in the meantime: reuse it then

@@ -107,6 +107,10 @@ CONTAINER_OPTIONS = (
            ("User-defined network to attach the container to. Created with the project's labels when missing, "
             "reused when it exists. When not set, the container uses Docker's default bridge."),
            pattern=RESOURCE_NAME, recreate=True),
+    Option("network_driver", "str",
+           ("Driver of O(network) when the guard creates it, for example V(bridge), V(macvlan) or V(ipvlan). A "
+            "network that exists is reused as it is."),
+           default="bridge"),
     Option("aliases", "list", "Extra DNS names of the container on its network. Needs a network.",
            elements="str", pattern=RESOURCE_NAME, recreate=True),
     Option("healthcheck", "dict",

@@ -193,7 +193,7 @@ class ContainerGuardian:
         if action == RECREATE:
             existing.remove(force=True)
         if spec.network:
-            self.containers.ensure_network(spec.network, outcome.run_id)
+            self.containers.ensure_network(spec.network, outcome.run_id, spec.network_driver)
         bindings = {port.key: port.host_port for port in spec.ports}
         created = self.containers.create(spec, outcome.run_id, bindings)
         if before_start is not None and not before_start(outcome):  # created, held back

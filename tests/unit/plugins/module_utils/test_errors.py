@@ -451,6 +451,8 @@ def _wrapped(inner: BaseException) -> BaseException:
         (_api_error(400, "invalid reference format"), "INVALID_INPUT", "rejected_by_daemon"),
         (docker_errors.InvalidArgument("bad"), "INVALID_INPUT", "rejected_by_sdk"),
         (docker_errors.DockerException("Invalid bind address format: x"), "INVALID_INPUT", "bad_docker_host"),
+        (_api_error(404, 'plugin "nodriver" not found'), "DOCKER_REQUEST_REJECTED", "driver_missing"),
+        (_api_error(500, "unsupported driver nodriver: invalid argument"), "DOCKER_REQUEST_REJECTED", "driver_missing"),
         (_api_error(503, "daemon busy"), "DOCKER_API_ERROR", "daemon_error"),
         (_api_error(409, "conflict"), "DOCKER_REQUEST_REJECTED", "api_error"),
         (docker_errors.DockerException("other"), "DOCKER_REQUEST_REJECTED", "sdk_error"),
