@@ -430,7 +430,9 @@ def test_clean_structured_failures(failure_results):
     assert "no argusai.managed=true label" in failure_results["foreign_started"]["error"]["message"]
 
 
-def test_a_network_driver_the_daemon_lacks_is_refused_before_the_container(failure_results, docker_client, module_project):
+def test_a_network_driver_the_daemon_lacks_is_refused_before_the_container(
+    failure_results, docker_client, module_project
+):
     error = failure_results["no_driver"]["error"]
     assert error["code"] == "DOCKER_REQUEST_REJECTED" and error["retryable"] is False
     assert error["details"]["cause"] == "driver_missing" and "argus-no-such-driver" in error["message"]

@@ -132,9 +132,7 @@ def _set(values: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
-def setup_calls(
-    config: Mapping[str, Any], mocks: list[dict[str, Any]], others: list[dict[str, Any]]
-) -> dict[str, Any]:
+def setup_calls(config: Mapping[str, Any], mocks: list[dict[str, Any]], others: list[dict[str, Any]]) -> dict[str, Any]:
     """The arguments of the argus_setup role's module calls, beyond ``project``, ``run_id`` and the
     Docker connection the role adds to each. ``mocks`` and ``others`` (the services, then the test
     container) are the guard's entries (:func:`guard_item`).

@@ -140,7 +140,8 @@ RESILIENCE = (
 NETWORK = (
     Option("name", "str", "Network name (default argus-<project>).", pattern=RESOURCE_NAME),
     pick(CONTAINER_OPTIONS, "network_driver")[0].but(
-        name="driver", description="Network driver when the setup creates the network; one that exists is reused as it is."
+        name="driver",
+        description="Network driver when the setup creates the network; one that exists is reused as it is.",
     ),
 )
 

@@ -92,7 +92,11 @@ CHANGES = {
     "services": [],
     "mocks": [],
     "test": None,
-    **{f"{section}.{key}": value for section in ("services[]", "mocks[]", "test") for key, value in CONTAINER_CHANGES.items()},
+    **{
+        f"{section}.{key}": value
+        for section in ("services[]", "mocks[]", "test")
+        for key, value in CONTAINER_CHANGES.items()
+    },
     "resilience.preflight.enabled": False,
     "resilience.preflight.disk_threshold_gb": 5,
     "resilience.preflight.disk_paths": ["/"],
