@@ -18,37 +18,25 @@ import copy
 import pytest
 from ansible_collections.argusai.resilience.plugins.module_utils.config import loader, schema
 
+
+def container(name: str, port: int) -> dict:
+    """A container of the base: every key a container has is set, so that each can change."""
+    return {
+        "name": name,
+        "image": "img:1",
+        "command": f"httpd -f -p {port}",
+        "env": {"MODE": name},
+        "ports": [{"container_port": port, "host_port": 30000 + port}],
+        "healthcheck": {"test": "true"},
+    }
+
+
 BASE = {
     "project": "shop",
     "run_id": "r1",
-    "mocks": [
-        {
-            "name": "mock",
-            "image": "img:1",
-            "command": "httpd -f -p 8080",
-            "env": {"MODE": "mock"},
-            "ports": [{"container_port": 8080, "host_port": 38081}],
-            "healthcheck": {"test": "true"},
-        }
-    ],
-    "services": [
-        {
-            "name": "web",
-            "image": "img:1",
-            "command": "httpd -f -p 8080",
-            "env": {"MODE": "web"},
-            "ports": [{"container_port": 8080, "host_port": 38080}],
-            "healthcheck": {"test": "true"},
-        }
-    ],
-    "test": {
-        "name": "tests",
-        "image": "img:1",
-        "command": "sleep 3600",
-        "env": {"MODE": "test"},
-        "ports": [{"container_port": 9000, "host_port": 38082}],
-        "healthcheck": {"test": "true"},
-    },
+    "mocks": [container("mock", 8080)],
+    "services": [container("web", 8081)],
+    "test": container("tests", 9000),
 }
 
 # Keys of a container, the same for every entry of mocks and services and for the test container.
@@ -58,7 +46,7 @@ CONTAINER_CHANGES = {
     "command": "sleep 1",
     "env": {"MODE": "changed"},
     "ports": [],
-    "ports[].container_port": 8081,
+    "ports[].container_port": 7000,
     "ports[].host_port": 28001,
     "ports[].protocol": "udp",
     "ports[].bind_address": "127.0.0.1",
