@@ -7,7 +7,7 @@ A module's ``main()`` is ``run_module(OPTIONS, core)``: its option table and a c
 takes a :class:`ModuleRun` and returns the result. Every failure leaves as ``msg`` (for people)
 and ``error`` (a StructuredError, for machines), never as a traceback. :func:`outcome` is that
 run without ``AnsibleModule``, for the controller running a module's core itself
-(``plugin_utils/local_module.py``).
+(``plugin_utils/module_call.py``).
 """
 
 from __future__ import annotations
@@ -84,11 +84,11 @@ def outcome(
             return {"failed": True, "msg": missing_required_lib("docker"), "exception": DOCKER_IMPORT_ERROR}
         result = core(run)
     except FailWithResult as exc:
-        return _failed(exc.error, events, exc.result)
+        return failed_result(exc.error, events, exc.result)
     except ArgusError as exc:
-        return _failed(exc, events, {})
+        return failed_result(exc, events)
     except Exception as exc:  # noqa: BLE001 - classified by the one table instead of a traceback
-        return _failed(from_exception(exc), events, {})
+        return failed_result(from_exception(exc), events)
     finally:
         run.close()
     if events is not None:
@@ -123,9 +123,11 @@ def controller_only(options: Sequence[Option], name: str) -> None:
     )
 
 
-def _failed(error: ArgusError, events: EventLog | None, result: dict[str, Any]) -> dict[str, Any]:
+def failed_result(
+    error: ArgusError, events: EventLog | None = None, result: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A failed result: ``msg`` for people and ``error`` (a StructuredError) for machines."""
-    result = dict(result)
+    result = dict(result or {})
     if events is not None:
         error.with_context(project=events.project, run_id=events.run_id)
         result["argus_events"] = events.events

@@ -45,7 +45,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.errors import (
 )
 from ansible_collections.argusai.resilience.plugins.module_utils.events import make_event
 from ansible_collections.argusai.resilience.plugins.module_utils.labels import validate_project
-from ansible_collections.argusai.resilience.plugins.plugin_utils import local_module
+from ansible_collections.argusai.resilience.plugins.plugin_utils import module_call
 from ansible_collections.argusai.resilience.plugins.plugin_utils.breaker import (
     BreakerSettings,
     CircuitBreaker,
@@ -281,9 +281,12 @@ class BreakerAction(ActionBase):
         return self._finish(result, outcome, warnings)
 
     def _run_module(self, module_args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
-        if local_module.runs_here(self):
-            name = str(self._task.resolved_action or self._task.action).rsplit(".", 1)[-1]
-            return local_module.run(name, module_args, bool(self._task.check_mode))
+        module = module_call.module_of(self)
+        validation = module_call.validate(module, module_args)
+        if validation.error_messages:
+            return module_call.refusal(module, module_args, validation)
+        if module_call.runs_here(self):
+            return module_call.run_here(module, validation, bool(self._task.check_mode))
         try:
             return self._execute_module(module_args=module_args, task_vars=task_vars)
         finally:

@@ -1,5 +1,6 @@
-"""local_module: when a module's core runs in the action's process, and that its result is the
-one the sent module would return (same argument checks, same envelope, same hidden values)."""
+"""module_call: arguments refused on the controller with every problem named; when a module's core
+runs in the action's process, and that its result is the one the sent module would return (same
+argument checks, same envelope, same hidden values)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 from ansible_collections.argusai.resilience.plugins.modules import argus_container_guard
-from ansible_collections.argusai.resilience.plugins.plugin_utils import local_module
+from ansible_collections.argusai.resilience.plugins.plugin_utils import module_call
 
 SECRET = "s3cret-token"
 
@@ -33,12 +34,12 @@ def action(transport="local", become=False, environment=None):
     ],
 )
 def test_runs_here_only_for_a_local_connection_in_the_same_environment(kwargs, expected):
-    assert local_module.runs_here(action(**kwargs)) is expected
+    assert module_call.runs_here(action(**kwargs)) is expected
 
 
 def test_runs_here_needs_the_docker_sdk(monkeypatch):
-    monkeypatch.setattr(local_module, "HAS_DOCKER", False)
-    assert local_module.runs_here(action()) is False
+    monkeypatch.setattr(module_call, "HAS_DOCKER", False)
+    assert module_call.runs_here(action()) is False
 
 
 @pytest.fixture
@@ -56,9 +57,17 @@ def fake_core(monkeypatch):
 ARGS = {"project": "shop", "name": "web", "image": "img:1", "env": {"TOKEN": SECRET}}
 
 
+def call(args, check_mode=False):
+    """What the action does with ``args`` for argus_container_guard on the controller."""
+    validation = module_call.validate(argus_container_guard, args)
+    if validation.error_messages:
+        return module_call.refusal(argus_container_guard, args, validation)
+    return module_call.run_here(argus_container_guard, validation, check_mode)
+
+
 @pytest.mark.parametrize("check_mode", [False, True])
 def test_result_is_the_sent_modules_with_secrets_hidden(fake_core, module_main, check_mode):
-    here = local_module.run("argus_container_guard", ARGS, check_mode)
+    here = call(ARGS, check_mode)
     sent = module_main(argus_container_guard, dict(ARGS, _ansible_check_mode=check_mode))
     assert SECRET not in json.dumps(here)
     assert here["echo"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
@@ -68,12 +77,30 @@ def test_result_is_the_sent_modules_with_secrets_hidden(fake_core, module_main, 
     assert {key: here.get(key) for key in sent} == sent  # core >= 2.21 sends invocation only when asked
 
 
-def test_bad_arguments_fail_with_every_problem_before_the_core(fake_core, monkeypatch):
+def test_bad_arguments_fail_with_every_problem_named_before_the_core(monkeypatch):
     monkeypatch.setattr(argus_container_guard, "core", pytest.fail)
-    result = local_module.run("argus_container_guard", {"project": "shop", "timeout": "soon", "colour": "red"}, False)
+    args = {
+        "project": "shop",
+        "timeout": "soon",
+        "colour": "red",
+        "containers": [{"name": "a", "image": "i"}, {"image": "i", "memory": 5}],
+    }
+    result = call(args)
     assert result["failed"] is True and result["changed"] is False
-    for problem in ("colour", "timeout", "name, containers"):
-        assert problem in result["msg"], problem
+    error = result["error"]
+    assert error["code"] == "INVALID_INPUT" and result["msg"].startswith("INVALID_INPUT: ")
+    fields = {problem["field"] for problem in error["details"]["errors"]}
+    assert {"timeout", "colour", "containers[1].name"} <= fields, error["details"]["errors"]
+
+
+def test_rules_across_options_are_named_by_their_options(monkeypatch):
+    monkeypatch.setattr(argus_container_guard, "core", pytest.fail)
+    both = call({"project": "shop", "name": "web", "image": "i", "containers": [{"name": "a", "image": "i"}]})
+    neither = call({"project": "shop"})
+    assert both["error"]["details"]["errors"] == [
+        {"field": "name|containers", "value": None, "reason": "parameters are mutually exclusive"}
+    ]
+    assert neither["error"]["details"]["field"] == "name, containers"
 
 
 def test_a_failure_of_the_core_is_a_structured_error(monkeypatch):
@@ -81,7 +108,7 @@ def test_a_failure_of_the_core_is_a_structured_error(monkeypatch):
         raise ConnectionError("daemon went away")
 
     monkeypatch.setattr(argus_container_guard, "core", core)
-    result = local_module.run("argus_container_guard", ARGS, False)
+    result = call(ARGS)
     assert result["failed"] is True
     assert result["error"]["code"] and result["msg"].startswith(result["error"]["code"])
     assert result["argus_events"] == [] and "daemon went away" in result["error"]["message"]

@@ -1,8 +1,10 @@
-"""Where a module task runs (plugin_utils/local_module.py), on the real engine.
+"""Where a module task runs (plugin_utils/module_call.py), on the real engine.
 
 On a ``local`` connection the guard's core runs in the action's own process; a task that sets
 ``environment`` is sent as an AnsiballZ module as usual. The same calls through both paths give
-the same result: the rerun of a running container, and a structured failure.
+the same result: the rerun of a running container, and a structured failure. Arguments the
+module's argument spec refuses are refused on the controller on both paths, with INVALID_INPUT
+naming each problem, and nothing is sent.
 """
 
 from __future__ import annotations
@@ -36,12 +38,15 @@ def test_both_paths_give_the_same_result(tmp_path, unique_project, test_image):
         "stable_seconds": 0.5,
     }
     missing = dict(container, name=f"{project}-gone", service="gone", image="argusai/no-such-image:0")
+    refused = dict(container, timeout="soon", colour="red")
     calls = [
         ("start", container, {}),
         ("rerun_sent", container, SENT),
         ("rerun_here", container, {}),
         ("missing_sent", missing, SENT),
         ("missing_here", missing, {}),
+        ("refused_sent", refused, SENT),
+        ("refused_here", refused, {}),
     ]
     out = tmp_path / "results.json"
     tasks = [
@@ -61,7 +66,7 @@ def test_both_paths_give_the_same_result(tmp_path, unique_project, test_image):
     assert out.exists(), proc.stdout + proc.stderr
     results = json.loads(out.read_text())
 
-    # only the two tasks with an environment put a module file on the host
+    # only the two accepted tasks with an environment put a module file on the host
     puts = [line for line in proc.stdout.splitlines() if " PUT " in line and "AnsiballZ_argus_container_guard" in line]
     assert len(puts) == 2, proc.stdout
 
@@ -74,3 +79,7 @@ def test_both_paths_give_the_same_result(tmp_path, unique_project, test_image):
     here, sent = results["missing_here"], results["missing_sent"]
     assert here["failed"] is sent["failed"] is True
     assert without_timings(here) == without_timings(sent) and here["error"]["code"] == "IMAGE_NOT_FOUND"
+
+    here, sent = results["refused_here"], results["refused_sent"]
+    assert without_timings(here) == without_timings(sent) and here["error"]["code"] == "INVALID_INPUT"
+    assert [problem["field"] for problem in here["error"]["details"]["errors"]] == ["colour", "timeout"]

@@ -1,0 +1,99 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ArgusAI
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""How the action plugins call their module: arguments checked here, the core run here when it can.
+
+The arguments go through the module's own argument spec (``OPTIONS``, ``SPEC_RULES``) on the
+controller first, as ansible-core's ``validate_argument_spec`` does: arguments the module would
+refuse fail at once with ``INVALID_INPUT`` naming every problem in ``details.errors``, each with
+its field, instead of the plain message ``AnsibleModule`` leaves (and nothing is sent).
+
+Sending a module to a host costs a payload build (AnsiballZ) and a fresh Python that imports
+Ansible's module_utils and the Docker SDK again: about 0.3 s a task, most of a setup's time beyond
+Docker's own. When the task's connection is ``local`` (the host is the controller) nothing needs
+sending: the module's core runs in this process, with the same checked parameters and the same
+result envelope (``module_support.outcome``), and what the module would hide (``no_log`` values)
+is hidden the same way. It does not, and the module is sent as usual, when the task sets
+``environment`` or ``become`` (the module would run in another environment or as another user),
+or when the Docker SDK cannot be imported here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from types import ModuleType
+from typing import Any
+
+from ansible.module_utils.common.arg_spec import ModuleArgumentSpecValidator, ValidationResult
+from ansible.module_utils.common.parameters import remove_values
+from ansible.module_utils.errors import (
+    MutuallyExclusiveError,
+    RequiredByError,
+    RequiredIfError,
+    RequiredOneOfError,
+    RequiredTogetherError,
+)
+from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import HAS_DOCKER
+from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError
+from ansible_collections.argusai.resilience.plugins.module_utils.module_support import failed_result, outcome
+from ansible_collections.argusai.resilience.plugins.module_utils.options import Problems, argument_spec, validate_into
+
+MODULES = "ansible_collections.argusai.resilience.plugins.modules"
+# What Ansible's argument spec checks across options; the option table checks each option alone.
+ACROSS_OPTIONS = (MutuallyExclusiveError, RequiredOneOfError, RequiredTogetherError, RequiredIfError, RequiredByError)
+
+
+def module_of(action: Any) -> ModuleType:
+    """The collection module the task of ``action`` (an ActionBase) calls."""
+    name = str(action._task.resolved_action or action._task.action).rsplit(".", 1)[-1]
+    return importlib.import_module(f"{MODULES}.{name}")
+
+
+def validate(module: ModuleType, args: Mapping[str, Any]) -> ValidationResult:
+    """``args`` through the module's argument spec, as AnsibleModule would check them on the host."""
+    spec = argument_spec(module.OPTIONS)
+    return ModuleArgumentSpecValidator(spec, **getattr(module, "SPEC_RULES", {})).validate(dict(args))
+
+
+def refusal(module: ModuleType, args: Mapping[str, Any], validation: ValidationResult) -> dict[str, Any]:
+    """The failed result for arguments the argument spec refused: ``INVALID_INPUT`` with every problem.
+
+    Each option's problems are named by the option table (``containers[1].memory``); the rules
+    across options (mutually exclusive, required one of) by Ansible's words.
+    """
+    problems = Problems()
+    validate_into(module.OPTIONS, validation.validated_parameters, "", problems, coerce=True)
+    for error in validation.errors.errors:
+        if isinstance(error, ACROSS_OPTIONS) or not problems.items:
+            reason, _sep, names = error.msg.rpartition(": ")
+            problems.add(names if reason else "", None, reason or error.msg)
+    try:
+        problems.raise_if_any()
+    except ArgusError as exc:
+        context = {key: args.get(key) for key in ("project", "run_id") if isinstance(args.get(key), str)}
+        return dict(failed_result(exc.with_context(**context)), changed=False)
+    raise AssertionError("refusal() of arguments the argument spec accepted")
+
+
+def runs_here(action: Any) -> bool:
+    """Whether the task of ``action`` (an ActionBase) can run its module in this process."""
+    task = action._task
+    return (
+        HAS_DOCKER
+        and getattr(action._connection, "transport", None) == "local"
+        and not action._play_context.become
+        and not any(task.environment or ())  # a list of (maybe empty) mappings, one per level
+    )
+
+
+def run_here(module: ModuleType, validation: ValidationResult, check_mode: bool) -> dict[str, Any]:
+    """The module's result for the arguments of ``validation`` (accepted), computed in this process."""
+    params = validation.validated_parameters
+    warnings: list[str] = []
+    result = outcome(module.OPTIONS, module.core, params, check_mode, warnings.append)
+    result.setdefault("changed", False)
+    result["invocation"] = {"module_args": params}
+    if warnings:
+        result["warnings"] = warnings
+    return remove_values(result, validation._no_log_values)  # the set AnsibleModule hides too
