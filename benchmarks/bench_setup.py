@@ -140,7 +140,7 @@ def ansible_floor(work: Path, tasks: list[dict]) -> float:
     return time.perf_counter() - started
 
 
-# The floor of any setup in two module processes: the same two modules doing (almost) nothing.
+# The floor of any setup in two module calls: the same two modules doing (almost) nothing.
 FLOORS = {
     "ansible-playbook, one debug task": [{"ansible.builtin.debug": {"msg": "floor"}}],
     "two module tasks doing next to nothing": [
