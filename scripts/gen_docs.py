@@ -4,8 +4,8 @@
                                                requirements and the notes the modules share
     docs/errors.md                             from errors.REGISTRY (every code and action id)
     docs/configuration.md                      from config/schema.py (every e2e.yaml field)
-    roles/argus_setup/meta/argument_specs.yml  the role's inputs; the container and resilience
-                                               options come from the same schema
+    roles/argus_setup/meta/argument_specs.yml  the role's inputs; the keys of the container and
+                                               resilience sections come from the same schema
 
 Usage: ``python scripts/gen_docs.py`` writes them; ``--check`` exits 1 when one is out of date
 (tests/unit/test_gen_docs.py runs the check).
@@ -369,50 +369,16 @@ def configuration_md() -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _spec_type(option: O.Option) -> str:
-    if option.form == "map":
-        return "dict"
-    return "raw" if option.form else option.type
+def _keys(options: tuple[O.Option, ...]) -> str:
+    return ", ".join(option.name for option in options)
 
 
-def _describe(option: O.Option) -> str:
-    text = _text(option)
-    rules = _constraints(option).replace("`", "")
-    if rules and rules != "required":
-        text += f" ({rules.replace('required; ', '')})"
-    return text
-
-
-def argument_options(options: tuple[O.Option, ...]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for option in options:
-        entry: dict[str, Any] = {"description": _describe(option)}
-        keys = ", ".join(sub.name for sub in option.suboptions)
-        if option.type == "dict" and option.shorthand is not None:
-            entry["type"] = "raw"
-            entry["description"] += f" A mapping with {keys}, or just its {option.shorthand}."
-        else:
-            entry["type"] = _spec_type(option)
-        if option.required:
-            entry["required"] = True
-        if option.choices:
-            entry["choices"] = list(option.choices)
-        if option.type == "dict" and option.shorthand is None and option.suboptions:
-            entry["options"] = argument_options(option.suboptions)
-        if option.type == "list" and option.suboptions:
-            if option.shorthand is None:
-                entry["elements"] = "dict"
-                entry["options"] = argument_options(option.suboptions)
-            else:
-                entry["elements"] = "raw"
-                entry["description"] += f" Each entry is a mapping with {keys}, or just its {option.shorthand}."
-        elif option.elements:
-            entry["elements"] = option.elements
-        if option.default is not None and option.type not in ("dict", "list"):
-            entry["default"] = option.default
-        result[option.name] = entry
-    return result
-
+# The sections that hold containers and resilience settings are checked by argus_config (every
+# problem at once, each named by its path, as a structured INVALID_INPUT that reaches the result
+# file), not by the role's argument spec: ansible-core's check would stop the role before its
+# first task with a message only.
+_CONTAINER_KEYS = f"Each container takes {_keys(S.CONTAINER)} (docs/configuration.md)."
+_RESILIENCE_KEYS = ", ".join(f"{option.name} ({_keys(option.suboptions)})" for option in S.RESILIENCE)
 
 ROLE_OPTIONS: dict[str, Any] = {
     "argus_project": {
@@ -439,24 +405,24 @@ ROLE_OPTIONS: dict[str, Any] = {
     "argus_services": {
         "type": "list",
         "elements": "dict",
-        "description": "Services under test, started after the mocks, concurrently; replaces the file's services.",
-        "options": argument_options(S.CONTAINER),
+        "description": "Services under test, started after the mocks, concurrently; replaces the file's services. "
+        + _CONTAINER_KEYS,
     },
     "argus_mocks": {
         "type": "list",
         "elements": "dict",
-        "description": "Mocks, started first, concurrently; replaces the file's mocks.",
-        "options": argument_options(S.CONTAINER),
+        "description": "Mocks, started first, concurrently; replaces the file's mocks. " + _CONTAINER_KEYS,
     },
     "argus_test": {
         "type": "dict",
-        "description": "The test runner container (connectivity is verified from it); replaces the file's test.",
-        "options": argument_options(S.CONTAINER),
+        "description": "The test runner container (connectivity is verified from it); replaces the file's test. "
+        + _CONTAINER_KEYS,
     },
     "argus_resilience": {
         "type": "dict",
-        "description": "Resilience settings; replaces the file's resilience section.",
-        "options": argument_options(S.RESILIENCE),
+        "description": "Resilience settings; replaces the file's resilience section. Its sections: "
+        + _RESILIENCE_KEYS
+        + " (docs/configuration.md).",
     },
     "argus_container_overrides": {
         "type": "dict",

@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, scope_to_host, utc_now
+from ansible_collections.argusai.resilience.plugins.module_utils.errors import (
+    ArgusError,
+    from_failed_task,
+    scope_to_host,
+    utc_now,
+)
 from ansible_collections.argusai.resilience.plugins.module_utils.module_options import RESULT
 from ansible_collections.argusai.resilience.plugins.plugin_utils.controller_action import ControllerAction
 from ansible_collections.argusai.resilience.plugins.plugin_utils.result_file import with_rerun_inputs, write_entry
@@ -24,8 +29,9 @@ class ActionModule(ControllerAction):
         host = task_vars.get("inventory_hostname") or "localhost"
         error = params["error"]
         if error is not None and not error.get("code"):
-            # a failure without a structured error (e.g. a templating error in a task): never a bare message
-            error = ArgusError("INTERNAL_ERROR", str(error.get("message") or "unknown failure")).to_dict()
+            # a failure without a structured error (a role's refused variables, a templating error in a
+            # task): never a bare message
+            error = from_failed_task(error).to_dict()
         if error is not None:
             error = with_rerun_inputs(
                 scope_to_host(error, host, params["docker_host"]), params["playbook"], params["rerun"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import json
+import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -170,6 +171,27 @@ def invalid_input(field_name: str, value: Any, reason: str) -> ArgusError:
             "value": value if isinstance(value, (str, int, float, bool, type(None))) else repr(value),
         },
     )
+
+
+_ROLE_VARIABLE = re.compile(r"\b(argus_[a-z0-9_]+)")
+
+
+def from_failed_task(result: Mapping[str, Any]) -> ArgusError:
+    """The structured error of a failure that carries none (``{message}``, or a failed task's result).
+
+    When an argument spec refused the variables of a role (ansible-core's ``argument_errors``), it is
+    INVALID_INPUT with each problem in ``details.errors``, its field the role variable it names;
+    anything else is INTERNAL_ERROR with the failure's message.
+    """
+    reasons = [str(reason) for reason in result.get("argument_errors") or []]
+    if not reasons:
+        return ArgusError("INTERNAL_ERROR", str(result.get("message") or result.get("msg") or "unknown failure"))
+    problems = []
+    for reason in reasons:
+        named = _ROLE_VARIABLE.search(reason)
+        problems.append({"field": named.group(1) if named else "", "value": None, "reason": reason})
+    message = "the role's variables: " + "; ".join(reasons)
+    return ArgusError("INVALID_INPUT", message, {"field": problems[0]["field"], "value": None, "errors": problems})
 
 
 # ---------------------------------------------------------------------------------------------

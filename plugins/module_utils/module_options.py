@@ -271,7 +271,9 @@ RESULT = (
     Option("result", "raw", "What the playbook produced for this host (for the setup, C(argus_setup_result))."),
     Option("error", "dict",
            ("The structured error of the failed stage. When set, the task fails with it (C(msg) and C(error)), so "
-            "that the last failed task of the playbook carries it.")),
+            "that the last failed task of the playbook carries it. A mapping without C(code) (a task's failure: "
+            "C(message) or C(msg), and C(argument_errors) when a role's argument spec refused its variables) is "
+            "made one: C(INVALID_INPUT) naming each refused variable, else C(INTERNAL_ERROR).")),
     Option("failed_stage", "str", "The stage that failed (with O(error))."),
     Option("docker_host", "str",
            "The Docker daemon the run used: suggested actions that name a playbook carry it (C(argus_docker_host))."),

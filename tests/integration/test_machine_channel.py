@@ -106,6 +106,35 @@ def test_config_errors_reach_the_result_file_and_the_last_failed_event(tmp_path,
     assert docker_client.containers.list(all=True, filters={"label": f"argusai.project={project}"}) == []
 
 
+def test_variables_refused_before_the_roles_tasks_reach_the_result_file(tmp_path):
+    """Variables given to the role directly: their content is checked by argus_config (each problem
+    named by its path); a type the role's argument spec refuses stops the role before its first
+    task, and the playbook records that too (INVALID_INPUT naming the variable)."""
+    result_file = tmp_path / "result.json"
+    variables = {
+        "argus_project": f"it-mc-{secrets.token_hex(4)}",
+        "argus_services": [{"image": TEST_IMAGE, "memory": 5, "colour": "red"}],
+        "argus_result_file": str(result_file),
+    }
+    private = run_with_runner(tmp_path, variables)
+    error = entries(result_file)["localhost"]["error"]
+    fields = [problem["field"] for problem in error["details"]["errors"]]
+    assert error["code"] == "INVALID_INPUT" and fields == [
+        "services[0].colour",
+        "services[0].name",
+        "services[0].memory",
+    ]
+    assert last_failed_event(private)["res"]["error"] == error
+
+    result_file.unlink()
+    refused = execute_playbook(SETUP, dict(variables, argus_docker_timeout="soon"), facts_dir=tmp_path)
+    assert refused.returncode != 0
+    entry = entries(result_file)["localhost"]
+    assert entry["ok"] is False and entry["failed_stage"] == "config"
+    assert entry["error"]["code"] == "INVALID_INPUT" and entry["error"]["retryable"] is False
+    assert entry["error"]["details"]["field"] == "argus_docker_timeout"
+
+
 def test_every_host_of_a_play_gets_its_own_entry(tmp_path, docker_client, test_image):
     projects = {host: f"it-mc-{host}-{secrets.token_hex(3)}" for host in ("h1", "h2")}
     inventory = {

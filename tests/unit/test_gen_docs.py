@@ -38,10 +38,16 @@ def test_configuration_doc_lists_every_field():
 def test_role_argument_specs_follow_the_schema():
     specs = yaml.safe_load((ROOT / "roles" / "argus_setup" / "meta" / "argument_specs.yml").read_text())
     options = specs["argument_specs"]["main"]["options"]
-    container_keys = {option.name for option in S.CONTAINER}
-    for variable in ("argus_services", "argus_mocks", "argus_test"):
-        assert set(options[variable]["options"]) == container_keys
-    assert set(options["argus_resilience"]["options"]) == {option.name for option in S.RESILIENCE}
+    # the container and resilience sections are checked by argus_config (structured, every problem at
+    # once), not by ansible-core's check of the role's arguments; their descriptions name every key
+    for variable, keys in [
+        ("argus_services", S.CONTAINER),
+        ("argus_mocks", S.CONTAINER),
+        ("argus_test", S.CONTAINER),
+        ("argus_resilience", S.RESILIENCE),
+    ]:
+        assert "options" not in options[variable]
+        assert all(key.name in options[variable]["description"] for key in keys), variable
     assert all(option.get("description") for option in options.values())
 
 

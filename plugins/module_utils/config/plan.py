@@ -84,7 +84,8 @@ def guard_item(container: Mapping[str, Any], config: Mapping[str, Any]) -> dict[
         if key in ("name", "container_name"):
             continue
         if key == "aliases":
-            value = [container["name"], *[alias for alias in value or [] if alias != container["name"]]]
+            own = [container["name"]] if container["name"] is not None else []  # None: a problem reported already
+            value = [*own, *[alias for alias in value or [] if alias != container["name"]]]
         if key in TUNING_KEYS and value is None:
             value = tuning[key]
         if key == "healthcheck" and value is not None:

@@ -508,3 +508,19 @@ def test_infrastructure_failure_codes_are_registered():
         "INTERNAL_ERROR",
     ):
         assert user_caused not in errors.INFRASTRUCTURE_FAILURE_CODES
+
+
+def test_a_failed_task_without_a_structured_error_gets_one():
+    refused = errors.from_failed_task(
+        {
+            "msg": "Validation of arguments failed",
+            "argument_errors": [
+                "argument 'argus_docker_timeout' is of type str and we were unable to convert to int",
+                "missing required arguments: name found in argus_test",
+            ],
+        }
+    ).to_dict()
+    assert refused["code"] == "INVALID_INPUT" and refused["retryable"] is False
+    assert [problem["field"] for problem in refused["details"]["errors"]] == ["argus_docker_timeout", "argus_test"]
+    other = errors.from_failed_task({"message": "template error while templating"}).to_dict()
+    assert other["code"] == "INTERNAL_ERROR" and other["message"] == "template error while templating"

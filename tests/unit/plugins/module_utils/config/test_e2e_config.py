@@ -296,3 +296,9 @@ def test_docker_section_and_disk_paths():
     assert config["docker"] == {"host": "tcp://127.0.0.1:2375", "timeout": 30}
     assert config["resilience"]["preflight"]["disk_paths"] == ["/var"]
     assert load("project: p\n")["docker"] == {"host": None, "timeout": 60}
+
+
+def test_a_container_without_a_name_has_its_other_problems_reported_and_no_made_up_one():
+    error = error_of("project: shop\nservices: [{image: x, memory: 5, colour: 1}]\n")
+    fields = [problem["field"] for problem in error.details["errors"]]
+    assert fields == ["services[0].colour", "services[0].name", "services[0].memory"]
