@@ -1150,8 +1150,10 @@ options:
     type: raw
   error:
     description:
-      - The structured error of the failed stage. When set, the task fails with it (C(msg) and C(error)), so that
-        the last failed task of the playbook carries it.
+      - 'The structured error of the failed stage. When set, the task fails with it (C(msg) and C(error)), so that
+        the last failed task of the playbook carries it. A mapping without C(code) (a task''s failure: C(message)
+        or C(msg), and C(argument_errors) when a role''s argument spec refused its variables) is made one: C(INVALID_INPUT)
+        naming each refused variable, else C(INTERNAL_ERROR).'
     type: dict
   failed_stage:
     description:
