@@ -85,7 +85,6 @@ report:
       sample:
         - name: docker_daemon
           status: pass
-          message: Docker 20.10.24 answers
           message: Docker Engine 20.10.24 answers at unix:///var/run/docker.sock (this machine)
           details: {server_version: 20.10.24, api_version: "1.41", docker_root_dir: /var/lib/docker,
                     runtime: docker, runtime_name: Docker Engine, runtime_version: 20.10.24, platform: null,
