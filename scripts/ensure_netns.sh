@@ -26,4 +26,7 @@ if ! apt-get install -y -qq --no-install-recommends iproute2 util-linux >/dev/nu
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends iproute2 util-linux >/dev/null
 fi
-command -v ip >/dev/null 2>&1 && command -v nsenter >/dev/null 2>&1 || { say "still missing after the install"; exit 1; }
+if ! command -v ip >/dev/null 2>&1 || ! command -v nsenter >/dev/null 2>&1; then
+    say "still missing after the install"
+    exit 1
+fi

@@ -465,7 +465,7 @@ options:
     suboptions:
       strategy:
         description:
-          - V(auto) picks the next free port when the preferred one is taken and reports it in RV(mappings).
+          - V(auto) picks the next free port when the preferred one is taken and reports it in C(mappings).
           - V(fail) fails with C(PORT_CONFLICT) when any preferred port is taken.
         type: str
         default: auto
@@ -494,7 +494,7 @@ options:
             into a container or forwarded from elsewhere); anything else, host names included, is another machine.'
           - V(local) and V(remote) say it outright, for example for a host name that is this machine, or a socket
             forwarded from another machine.
-          - On another machine the checks run in a short-lived helper container there (O(probe_image)), or are reported
+          - On another machine the checks run in a short-lived helper container there (C(probe_image)), or are reported
             skipped with the reason; they never look at the wrong machine.
         type: str
         default: auto
@@ -505,7 +505,7 @@ options:
       probe_image:
         description:
           - 'Image of the helper container that runs the machine checks when the daemon is on another machine (see
-            O(daemon_location)): host networking to read that machine''s socket tables, the paths to measure mounted
+            C(daemon_location)): host networking to read that machine''s socket tables, the paths to measure mounted
             read-only. It needs C(sh), C(cat) and C(df); busybox or any distribution image has them.'
           - It must already be present on that daemon; the module never pulls. When it is missing, the machine checks
             are reported skipped with the reason.
@@ -540,7 +540,7 @@ options:
         suboptions:
           name:
             description:
-              - The service name, reported as C(service) in RV(report.results). Unique among the targets.
+              - The service name, reported as C(service) in C(report.results). Unique among the targets.
             type: str
             required: true
           host:
@@ -666,7 +666,7 @@ options:
     suboptions:
       name:
         description:
-          - The service name, reported as C(service) in RV(report.results). Unique among the targets.
+          - The service name, reported as C(service) in C(report.results). Unique among the targets.
         type: str
         required: true
       host:
@@ -871,7 +871,7 @@ options:
         default: tcp
   strategy:
     description:
-      - V(auto) picks the next free port when the preferred one is taken and reports it in RV(mappings).
+      - V(auto) picks the next free port when the preferred one is taken and reports it in C(mappings).
       - V(fail) fails with C(PORT_CONFLICT) when any preferred port is taken.
     type: str
     default: auto
@@ -913,7 +913,7 @@ options:
         container or forwarded from elsewhere); anything else, host names included, is another machine.'
       - V(local) and V(remote) say it outright, for example for a host name that is this machine, or a socket forwarded
         from another machine.
-      - On another machine the checks run in a short-lived helper container there (O(probe_image)), or are reported
+      - On another machine the checks run in a short-lived helper container there (C(probe_image)), or are reported
         skipped with the reason; they never look at the wrong machine.
     type: str
     default: auto
@@ -923,7 +923,7 @@ options:
       - remote
   probe_image:
     description:
-      - 'Image of the helper container that runs the machine checks when the daemon is on another machine (see O(daemon_location)):
+      - 'Image of the helper container that runs the machine checks when the daemon is on another machine (see C(daemon_location)):
         host networking to read that machine''s socket tables, the paths to measure mounted read-only. It needs
         C(sh), C(cat) and C(df); busybox or any distribution image has them.'
       - It must already be present on that daemon; the module never pulls. When it is missing, the machine checks
@@ -1013,7 +1013,7 @@ options:
     description:
       - Absolute paths on the daemon's machine whose file systems are checked.
       - Defaults to C(/) and Docker's root directory (from C(docker info)).
-      - When the daemon runs on another machine (O(daemon_location)), they are measured there by the helper container;
+      - When the daemon runs on another machine (C(daemon_location)), they are measured there by the helper container;
         a path that does not exist there makes the check V(skipped) with the daemon's explanation.
     type: list
     elements: path
@@ -1057,7 +1057,7 @@ options:
         container or forwarded from elsewhere); anything else, host names included, is another machine.'
       - V(local) and V(remote) say it outright, for example for a host name that is this machine, or a socket forwarded
         from another machine.
-      - On another machine the checks run in a short-lived helper container there (O(probe_image)), or are reported
+      - On another machine the checks run in a short-lived helper container there (C(probe_image)), or are reported
         skipped with the reason; they never look at the wrong machine.
     type: str
     default: auto
@@ -1067,7 +1067,7 @@ options:
       - remote
   probe_image:
     description:
-      - 'Image of the helper container that runs the machine checks when the daemon is on another machine (see O(daemon_location)):
+      - 'Image of the helper container that runs the machine checks when the daemon is on another machine (see C(daemon_location)):
         host networking to read that machine''s socket tables, the paths to measure mounted read-only. It needs
         C(sh), C(cat) and C(df); busybox or any distribution image has them.'
       - It must already be present on that daemon; the module never pulls. When it is missing, the machine checks

@@ -72,7 +72,7 @@ PREFLIGHT = (
     Option("disk_paths", "list",
            ("Absolute paths on the daemon's machine whose file systems are checked.",
             "Defaults to C(/) and Docker's root directory (from C(docker info)).",
-            "When the daemon runs on another machine (O(daemon_location)), they are measured there by the helper "
+            "When the daemon runs on another machine (C(daemon_location)), they are measured there by the helper "
             "container; a path that does not exist there makes the check V(skipped) with the daemon's explanation."),
            elements="path"),
     Option("skip_disk_check", "bool", "Skip the disk check; it is reported as V(skipped).", default=False),
@@ -120,7 +120,7 @@ PORT_RESOLVE = (
     Option("ports", "list", "The ports to resolve, one entry per service.", required=True, elements="dict",
            suboptions=PORT_REQUEST),
     Option("strategy", "str",
-           ("V(auto) picks the next free port when the preferred one is taken and reports it in RV(mappings).",
+           ("V(auto) picks the next free port when the preferred one is taken and reports it in C(mappings).",
             "V(fail) fails with C(PORT_CONFLICT) when any preferred port is taken."),
            default="auto", choices=("auto", "fail")),
     Option("max_attempts", "int",
@@ -137,7 +137,7 @@ PORT_RESOLVE = (
 # --- argus_network_verify ----------------------------------------------------------------------
 
 TARGET = (
-    Option("name", "str", "The service name, reported as C(service) in RV(report.results). Unique among the targets.",
+    Option("name", "str", "The service name, reported as C(service) in C(report.results). Unique among the targets.",
            required=True),
     Option("host", "str",
            ("The host name as the test container would use it - a container name or network alias on O(network) - "
@@ -182,13 +182,13 @@ MACHINE_CHECKS = (
             "into a container or forwarded from elsewhere); anything else, host names included, is another machine.",
             "V(local) and V(remote) say it outright, for example for a host name that is this machine, or a "
             "socket forwarded from another machine.",
-            "On another machine the checks run in a short-lived helper container there (O(probe_image)), or are "
+            "On another machine the checks run in a short-lived helper container there (C(probe_image)), or are "
             "reported skipped with the reason; they never look at the wrong machine."),
            default="auto", choices=LOCATIONS),
     pick(NETWORK_VERIFY, "probe_image")[0].but(
         description=(
             "Image of the helper container that runs the machine checks when the daemon is on another machine "
-            "(see O(daemon_location)): host networking to read that machine's socket tables, the paths to measure "
+            "(see C(daemon_location)): host networking to read that machine's socket tables, the paths to measure "
             "mounted read-only. It needs C(sh), C(cat) and C(df); busybox or any distribution image has them.",
             "It must already be present on that daemon; the module never pulls. When it is missing, the machine "
             "checks are reported skipped with the reason.")),

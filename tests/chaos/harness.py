@@ -22,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
-from netns_dockerd import MAIN_DOCKER_HOST, PrivateDockerd, run  # noqa: E402,F401 - re-exported
+from netns_dockerd import MAIN_DOCKER_HOST, PrivateDockerd, run  # noqa: E402,F401  # pylint: disable=unused-import
 
 TEST_IMAGE = "argusai/testbox:latest"  # as tests/integration/conftest.py
 TRACEBACK = "Traceback (most recent call last)"

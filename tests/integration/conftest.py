@@ -325,7 +325,8 @@ def run_playbook(argus_facts_dir):
     return _run
 
 
-from remote_host import remote_host  # noqa: E402,F401 - the session fixture, defined with the host
+# the session fixture, defined with the host
+from remote_host import remote_host  # noqa: E402,F401  # pylint: disable=unused-import
 
 
 @pytest.fixture

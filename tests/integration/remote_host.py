@@ -208,7 +208,7 @@ class RemoteHost:
             text=True,
         )
         try:
-            ready, _, _ = select.select([proc.stdout], [], [], timeout)
+            ready, _writable, _errors = select.select([proc.stdout], [], [], timeout)
             line = proc.stdout.readline() if ready else ""
             if line.strip() != "ready":
                 raise RuntimeError(f"holding {port}/{protocol} there failed: {line} {proc.stderr.read()}")
@@ -287,7 +287,7 @@ class RemoteHost:
         data = b"".join(source.images.get(image).save(named=True))
         with contextlib.closing(self.client(timeout=120)) as target:
             (loaded,) = target.images.load(data)
-            repository, _, tag = image.rpartition(":")
+            repository, _colon, tag = image.rpartition(":")
             loaded.tag(repository, tag)
 
     def _link(self) -> None:

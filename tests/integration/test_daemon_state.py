@@ -116,7 +116,9 @@ def test_issue_reproduction_and_every_way_a_lease_ends(tmp_path, docker_client, 
         # the reproduction: resolve, use the port, remove the container, resolve again under a new name
         ("resolve_old", "argus_port_resolve", {"project": p, "run_id": "r1", "ports": [{"name": "old-8080", "port": gone}]}),
         ("leased_old", "ansible.builtin.command", volume_names(p)),
-        ("start_old", "argus_container_guard", dict(old, command=["httpd", "-f", "-p", "8080"], ports=[{"container_port": 8080, "host_port": gone}], stable_seconds=0.5)),
+        ("start_old", "argus_container_guard",
+         dict(old, command=["httpd", "-f", "-p", "8080"], ports=[{"container_port": 8080, "host_port": gone}],
+              stable_seconds=0.5)),
         ("after_start", "ansible.builtin.command", volume_names(p)),
         ("absent_old", "argus_container_guard", dict(old, state="absent")),
         ("resolve_new", "argus_port_resolve", {"project": p, "run_id": "r2", "ports": [{"name": "new-8080", "port": gone}], "strategy": "fail"}),
@@ -127,7 +129,9 @@ def test_issue_reproduction_and_every_way_a_lease_ends(tmp_path, docker_client, 
         ("hold", "argus_port_resolve", {"project": p, "run_id": "r4", "ports": [{"name": "db", "port": leased}]}),
         ("conflict", "argus_port_resolve", {"project": p, "run_id": "r5", "ports": [{"name": "db", "port": leased}], "strategy": "fail"}),
         # state: absent of a container that never started ends its project's lease of its ports
-        ("absent_unstarted", "argus_container_guard", {"project": p, "name": f"{p}-db", "image": test_image, "state": "absent", "ports": [{"container_port": 5432, "host_port": leased}]}),
+        ("absent_unstarted", "argus_container_guard",
+         {"project": p, "name": f"{p}-db", "image": test_image, "state": "absent",
+          "ports": [{"container_port": 5432, "host_port": leased}]}),
         ("after_absent", "ansible.builtin.command", volume_names(p)),
         # a run torn down before it started anything gives its ports back
         ("resolve_torn", "argus_port_resolve", {"project": p, "run_id": "r6", "ports": [{"name": "t", "port": torn}]}),
@@ -188,7 +192,11 @@ CRASHER = textwrap.dedent(
 def run_until_killed(script: str, *args: str) -> None:
     """Run ``script`` (which SIGKILLs itself at the point under test) in a process of its own."""
     proc = subprocess.run(
-        [sys.executable, "-c", script, str(COLLECTIONS_PATH), *args], capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", script, str(COLLECTIONS_PATH), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr
 
@@ -233,7 +241,7 @@ ROUNDS = 3
 def controllers(tmp_path):
     """Two network namespaces, each the machine of one controller (only ``lo`` inside)."""
     subprocess.run(["bash", str(REPO_ROOT / "scripts" / "ensure_netns.sh")], check=True, timeout=600)
-    names = [f"argus-ctl-{secrets.token_hex(3)}" for _ in range(2)]
+    names = [f"argus-ctl-{secrets.token_hex(3)}" for _index in range(2)]
     for name in names:
         subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True)
         subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True)
@@ -341,6 +349,7 @@ def playbook_in_private_tmp(
         capture_output=True,
         text=True,
         timeout=300,
+        check=False,
     )
     return proc, listing.read_text().split()
 

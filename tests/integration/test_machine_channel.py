@@ -270,7 +270,7 @@ def test_one_file_under_three_project_names_at_once_gives_three_environments(tmp
         ]
         host_ports = []
         for project, result_file, proc in procs:
-            output, _ = proc.communicate(timeout=400)
+            output, _stderr = proc.communicate(timeout=400)
             assert proc.returncode == 0, output[-4000:]
             result = entries(result_file)["localhost"]["result"]
             assert result["network_verification"]["all_reachable"] is True
@@ -290,7 +290,7 @@ def test_one_file_under_three_project_names_at_once_gives_three_environments(tmp
             for project in projects[:2]
         ]
         for proc in teardown:
-            output, _ = proc.communicate(timeout=300)
+            output, _stderr = proc.communicate(timeout=300)
             assert proc.returncode == 0, output[-3000:]
         for project in projects[:2]:
             assert docker_client.containers.list(all=True, filters={"label": f"argusai.project={project}"}) == []

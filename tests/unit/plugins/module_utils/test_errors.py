@@ -46,8 +46,10 @@ PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 DETAIL_NAMES = {"max_attempts", "wait_seconds", "conflicts", "retry_after_seconds"}
 
 
-def render(code, details=None, context=CONTEXT, host="web1", docker_host=None, **kwargs):
-    """The StructuredError as a task result carries it: built on the host, scoped on the controller."""
+def render(code, details=None, context=None, host="web1", docker_host=None, **kwargs):
+    """The StructuredError as a task result carries it: built on the host, scoped on the controller
+    (``context``: CONTEXT unless given)."""
+    context = CONTEXT if context is None else context
     error = errors.structured_error(code, "boom", details or {}, context=context, **kwargs)
     return errors.scope_to_host(error, host, docker_host)
 

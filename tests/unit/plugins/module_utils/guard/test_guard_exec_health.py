@@ -101,8 +101,8 @@ class FakeAPI:
 
 
 class Client:
-    def __init__(self, api, version=PODMAN_VERSION):
-        self.api, self._version = api, version
+    def __init__(self, api, version=None):
+        self.api, self._version = api, version or PODMAN_VERSION
 
     def version(self):
         return self._version
@@ -118,7 +118,7 @@ def check(test="curl -f localhost", interval=0.05, timeout=1.0, retries=2, start
     }
 
 
-def watch(api, seconds=2.0, want_healthy=True, version=PODMAN_VERSION):
+def watch(api, seconds=2.0, want_healthy=True, version=None):
     watcher = HealthWatcher(Client(api, version))
     now = time.time_ns()
     return watcher, watcher.watch("c1", now - S, now + int(seconds * S), want_healthy)

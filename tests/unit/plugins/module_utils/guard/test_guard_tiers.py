@@ -18,8 +18,15 @@ from ansible_collections.argusai.resilience.plugins.module_utils.guard.tiers imp
     TierRun,
     supervision_bound,
 )
-from test_guard_supervisor import FakeClient, FakeContainer, docker_now, make
-from test_guard_supervisor import fake_notfound as fake_notfound  # noqa: F401 - autouse fixture
+
+# fake_notfound: an autouse fixture
+from test_guard_supervisor import (  # pylint: disable=unused-import
+    FakeClient,
+    FakeContainer,
+    docker_now,
+    fake_notfound,  # noqa: F401
+    make,
+)
 
 
 def spec(name, **options):
