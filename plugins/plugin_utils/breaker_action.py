@@ -285,7 +285,7 @@ class BreakerAction(ActionBase):
         validation = module_call.validate(module, module_args)
         if validation.error_messages:
             return module_call.refusal(module, module_args, validation)
-        if module_call.runs_here(self):
+        if module_call.runs_here(self, task_vars):
             return module_call.run_here(module, validation, bool(self._task.check_mode))
         try:
             return self._execute_module(module_args=module_args, task_vars=task_vars)

@@ -15,16 +15,20 @@ sending: the module's core runs in this process, with the same checked parameter
 result envelope (``module_support.outcome``), and what the module would hide (``no_log`` values)
 is hidden the same way. It does not, and the module is sent as usual, when the task sets
 ``environment`` or ``become`` (the module would run in another environment or as another user),
-or when the Docker SDK cannot be imported here.
+names a Python interpreter other than this process's (the user chose the Python, and with it the
+Docker SDK, the module runs with), or when the Docker SDK cannot be imported here.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
+from ansible import constants
 from ansible.module_utils.common.arg_spec import ModuleArgumentSpecValidator, ValidationResult
 from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.errors import (
@@ -76,15 +80,28 @@ def refusal(module: ModuleType, args: Mapping[str, Any], validation: ValidationR
     raise AssertionError("refusal() of arguments the argument spec accepted")
 
 
-def runs_here(action: Any) -> bool:
+def runs_here(action: Any, task_vars: Mapping[str, Any]) -> bool:
     """Whether the task of ``action`` (an ActionBase) can run its module in this process."""
     task = action._task
+    interpreter = constants.config.get_config_value("INTERPRETER_PYTHON", variables=task_vars)
     return (
         HAS_DOCKER
         and getattr(action._connection, "transport", None) == "local"
         and not action._play_context.become
         and not any(task.environment or ())  # a list of (maybe empty) mappings, one per level
+        and is_this_python(action._templar.template(interpreter))
     )
+
+
+def is_this_python(interpreter: Any) -> bool:
+    """Whether ``interpreter`` (``ansible_python_interpreter`` or ``interpreter_python``) is this
+    process's Python: discovery (``auto*``), or the same executable in the same directory (a
+    virtualenv's ``bin/python`` and ``bin/python3`` are one; the base Python it links to is not)."""
+    if not interpreter or str(interpreter).startswith("auto"):
+        return True
+    path = os.path.abspath(str(interpreter))
+    here = os.path.abspath(sys.executable)
+    return os.path.dirname(path) == os.path.dirname(here) and os.path.exists(path) and os.path.samefile(path, here)
 
 
 def run_here(module: ModuleType, validation: ValidationResult, check_mode: bool) -> dict[str, Any]:

@@ -5,6 +5,8 @@ argument checks, same envelope, same hidden values)."""
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -19,6 +21,7 @@ def action(transport="local", become=False, environment=None):
         _connection=SimpleNamespace(transport=transport),
         _play_context=SimpleNamespace(become=become),
         _task=SimpleNamespace(environment=environment),
+        _templar=SimpleNamespace(template=lambda value: value.replace("{{ ansible_playbook_python }}", sys.executable)),
     )
 
 
@@ -34,12 +37,28 @@ def action(transport="local", become=False, environment=None):
     ],
 )
 def test_runs_here_only_for_a_local_connection_in_the_same_environment(kwargs, expected):
-    assert module_call.runs_here(action(**kwargs)) is expected
+    assert module_call.runs_here(action(**kwargs), {}) is expected
 
 
 def test_runs_here_needs_the_docker_sdk(monkeypatch):
     monkeypatch.setattr(module_call, "HAS_DOCKER", False)
-    assert module_call.runs_here(action()) is False
+    assert module_call.runs_here(action(), {}) is False
+
+
+@pytest.mark.parametrize(
+    ("interpreter", "expected"),
+    [
+        ("auto_silent", True),
+        ("{{ ansible_playbook_python }}", True),  # implicit localhost
+        (sys.executable, True),
+        (str(Path(sys.executable).with_name("python3")), True),  # the same virtualenv's other name
+        (str(Path(sys.executable).resolve()), Path(sys.executable).resolve() == Path(sys.executable)),  # base Python
+        ("/usr/bin/python3", False),
+        ("/usr/bin/env python3", False),
+    ],
+)
+def test_runs_here_only_with_this_processes_python(interpreter, expected):
+    assert module_call.runs_here(action(), {"ansible_python_interpreter": interpreter}) is expected
 
 
 @pytest.fixture
