@@ -29,6 +29,16 @@ FAST = {
 HTTPD = "mkdir -p /www && echo hello-from-{name} > /www/index.html && exec httpd -f -p 8080 -h /www"
 
 
+def http_mock(image: str) -> dict:
+    """The mock ``mock``: an HTTP server on 8080, published on a resolved host port."""
+    return {
+        "name": "mock",
+        "image": image,
+        "command": ["sh", "-c", HTTPD.format(name="mock")],
+        "ports": [{"container_port": 8080}],
+    }
+
+
 def run_setup(tmp: Path, config: dict | None = None, extra_vars: dict | None = None, facts_dir: Path | None = None):
     """Run the role in a play that always writes argus_setup_result / argus_setup_error to a file."""
     tmp.mkdir(parents=True, exist_ok=True)
@@ -130,14 +140,7 @@ def held_port_setup(tmp_path_factory, docker_client, test_image, module_project)
     config = {
         "project": project,
         "network": f"{project}-net",
-        "mocks": [
-            {
-                "name": "mock",
-                "image": test_image,
-                "command": ["sh", "-c", HTTPD.format(name="mock")],
-                "ports": [{"container_port": 8080}],
-            }
-        ],
+        "mocks": [http_mock(test_image)],
         "services": [
             {
                 "name": "web",
@@ -220,14 +223,7 @@ def crashed_setup(tmp_path_factory, test_image, module_project):
     tmp = tmp_path_factory.mktemp("crash")
     config = {
         "project": project,
-        "mocks": [
-            {
-                "name": "mock",
-                "image": test_image,
-                "command": ["sh", "-c", HTTPD.format(name="mock")],
-                "ports": [{"container_port": 8080}],
-            }
-        ],
+        "mocks": [http_mock(test_image)],
         "services": [
             {
                 "name": "api",

@@ -114,3 +114,15 @@ def _fake_daemon():
 def _fake_docker():
     """``fake_docker(daemon)`` -> a client whose ``api`` is the daemon."""
     return FakeClient
+
+
+@pytest.fixture(name="daemon")
+def _daemon():
+    """A fake Docker daemon with no containers."""
+    return FakeDaemon()
+
+
+@pytest.fixture(name="client")
+def _client(daemon):
+    """A client of ``daemon``."""
+    return FakeClient(daemon)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
 from ansible_collections.argusai.resilience.plugins.module_utils import daemon_lock
 from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.cleaner import (
     CleanupOptions,
@@ -39,16 +38,6 @@ def lease(client, project, run_id, port):
     PortResolver(client=client, owner=Owner(project, run_id), probe=lambda *_a: None).resolve(
         [{"name": f"svc{port}", "port": port}]
     )
-
-
-@pytest.fixture
-def daemon(fake_daemon):
-    return fake_daemon()
-
-
-@pytest.fixture
-def client(daemon, fake_docker):
-    return fake_docker(daemon)
 
 
 def test_orphan_cleanup_releases_other_runs_leases_and_does_not_list_them(daemon, client):

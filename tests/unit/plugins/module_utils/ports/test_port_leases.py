@@ -10,16 +10,6 @@ from ansible_collections.argusai.resilience.plugins.module_utils.ports.leases im
 
 
 @pytest.fixture
-def daemon(fake_daemon):
-    return fake_daemon()
-
-
-@pytest.fixture
-def client(daemon, fake_docker):
-    return fake_docker(daemon)
-
-
-@pytest.fixture
 def run_of(client, resolver):
     """``run_of(project, run_id, **kwargs)``: a resolver of that run on the fake daemon."""
 
