@@ -39,14 +39,21 @@ def make_event(event_type: str, project: str | None, run_id: str | None, data: d
 
 
 class EventLog:
-    """Collects the events of one module run; safe to emit from several threads."""
+    """Collects the events of one module run; safe to emit from several threads.
 
-    def __init__(self, project: str | None, run_id: str | None) -> None:
+    In check mode every event's data has ``check_mode: true``: what it reports was predicted, not
+    done, and a reader of the events file must be able to tell.
+    """
+
+    def __init__(self, project: str | None, run_id: str | None, check_mode: bool = False) -> None:
         self.project = project
         self.run_id = run_id
+        self.check_mode = check_mode
         self.events: list[dict] = []
 
     def emit(self, event_type: str, **data: Any) -> dict:
+        if self.check_mode:
+            data["check_mode"] = True
         event = make_event(event_type, self.project, self.run_id, data)
         self.events.append(event)  # list.append is atomic in CPython
         return event

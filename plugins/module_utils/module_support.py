@@ -76,7 +76,7 @@ def outcome(
     ``docker``: the module talks to Docker (needs the SDK) and returns ``argus_events`` of the
     ``project``/``run_id`` it was given.
     """
-    events = EventLog(params.get("project"), params.get("run_id")) if docker else None
+    events = EventLog(params.get("project"), params.get("run_id"), check_mode) if docker else None
     run = ModuleRun(params, check_mode, warn, events)
     try:
         check(options, params)

@@ -67,6 +67,7 @@ def fake_core(monkeypatch):
 
     def core(run):
         run.warn(f"starting {run.params['name']}")
+        run.events.emit("port_reassigned", original_port=8080, actual_port=8081)
         return {"changed": not run.check_mode, "echo": run.params["env"]["TOKEN"], "timeout": run.params["timeout"]}
 
     monkeypatch.setattr(argus_container_guard, "core", core)
@@ -92,7 +93,14 @@ def test_result_is_the_sent_modules_with_secrets_hidden(fake_core, module_main, 
     assert here["echo"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
     assert here["changed"] is (not check_mode) and here["timeout"] == 60  # the spec's default filled in
     assert here["warnings"] == ["starting web"]
+    (event,) = here["argus_events"]  # a predicted event says so in check mode
+    assert event["data"] == dict(
+        {"original_port": 8080, "actual_port": 8081}, **({"check_mode": True} if check_mode else {})
+    )
     sent.pop("warnings", None)  # its form is the core version's (strings or WarningSummary objects)
+    for result in (here, sent):
+        for emitted in result["argus_events"]:
+            emitted.pop("timestamp")
     assert {key: here.get(key) for key in sent} == sent  # core >= 2.21 sends invocation only when asked
 
 
