@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import subprocess
 from pathlib import Path
@@ -133,6 +134,30 @@ def test_variables_refused_before_the_roles_tasks_reach_the_result_file(tmp_path
     assert entry["ok"] is False and entry["failed_stage"] == "config"
     assert entry["error"]["code"] == "INVALID_INPUT" and entry["error"]["retryable"] is False
     assert entry["error"]["details"]["field"] == "argus_docker_timeout"
+
+
+def test_the_daemon_chosen_by_docker_host_is_recorded_and_carried_by_the_actions(tmp_path, docker_client):
+    """DOCKER_HOST (no argus_docker_host) on a local connection: the result and every playbook action
+    name that daemon, so a teardown or retry run as given goes to it, not to the default socket."""
+    daemon = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"  # the suite's engine
+    project = f"it-mc-{secrets.token_hex(4)}"
+    result_file = tmp_path / "result.json"
+    variables = {
+        "argus_project": project,
+        "argus_services": [{"name": "api", "image": TEST_IMAGE, "command": "sh -c 'exit 3'", "max_restarts": 0}],
+        "argus_resilience": FAST,
+        "argus_result_file": str(result_file),
+    }
+    try:
+        proc = execute_playbook(SETUP, variables, env={"DOCKER_HOST": daemon}, facts_dir=tmp_path)
+        assert proc.returncode != 0
+        entry = entries(result_file)["localhost"]
+        assert entry["error"]["code"] == "CONTAINER_CRASH" and entry["result"]["docker_host"] == daemon
+        playbook_actions = [action for action in entry["error"]["suggested_actions"] if action.get("playbook")]
+        assert playbook_actions
+        assert {action["extra_vars"]["argus_docker_host"] for action in playbook_actions} == {daemon}
+    finally:
+        assert remove_project_resources(docker_client, project) == []
 
 
 def test_every_host_of_a_play_gets_its_own_entry(tmp_path, docker_client, test_image):
