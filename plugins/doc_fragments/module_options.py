@@ -226,8 +226,8 @@ options:
         required: true
       host_port:
         description:
-          - Preferred port on the Docker host. When not set, the port is not published by the setup; the guard alone
-            then lets Docker pick an ephemeral port.
+          - Preferred port on the Docker host. When not set, the port is published on a host port Docker picks (ephemeral),
+            reported in the container's ports; no port is resolved for it.
           - When it is taken and the port strategy is V(auto), another free port is chosen and reported in the port
             mappings.
           - Must be >= 1 and <= 65535.

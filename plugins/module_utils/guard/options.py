@@ -22,8 +22,8 @@ PORT_OPTIONS = (
     Option("container_port", "int", "Port the process listens on inside the container.", required=True, minimum=1,
            maximum=65535),
     Option("host_port", "int",
-           ("Preferred port on the Docker host. When not set, the port is not published by the setup; the guard "
-            "alone then lets Docker pick an ephemeral port.",
+           ("Preferred port on the Docker host. When not set, the port is published on a host port Docker picks "
+            "(ephemeral), reported in the container's ports; no port is resolved for it.",
             "When it is taken and the port strategy is V(auto), another free port is chosen and reported in the "
             "port mappings."),
            minimum=1, maximum=65535),
