@@ -119,6 +119,13 @@ failed_resources:
         code: CLEANUP_FAILED
         message: "removing volume shop-data failed: remove shop-data: volume is in use - [3f2c9a6e1b0d]"
         details: {cause: volume_in_use, status: 409}
+leases_released:
+  description:
+    - How many port leases of the ended runs were given back (volumes kept in the daemon, not listed
+      in RV(found)); releasing one is a change. V(0) in check mode.
+  returned: always, also on failure
+  type: int
+  sample: 0
 duration_ms:
   description: Time the detection and removal took, in milliseconds.
   returned: always, also on failure

@@ -29,7 +29,8 @@ extends_documentation_fragment: argusai.resilience.module_options.argus_prefligh
 notes:
   - The checks only read, so check mode runs the same checks; with O(clean_orphans), check mode lists the orphans
     and removes nothing.
-  - C(changed) is V(false) unless O(clean_orphans) removed a resource (in check mode, found one).
+  - C(changed) is V(false) unless O(clean_orphans) removed a resource or gave back a port lease (in check mode,
+    found a resource).
   - Time bound. O(daemon_timeout) for the daemon check (connecting, C(docker info) and C(docker version)),
     plus the Docker API requests of the disk and orphan checks, each bounded by O(timeout) (for a daemon on
     another machine, the disk check's helper container makes at most six of them). With O(clean_orphans), plus the
@@ -116,10 +117,10 @@ argus_events:
 orphan_cleanup:
   description:
     - With O(clean_orphans), what the cleanup after the checks did, C({found, removed, failed, failed_resources,
-      duration_ms}) as in M(argusai.resilience.argus_orphan_clean) (C(failed_resources) repeats C(failed)).
+      leases_released, duration_ms}) as in M(argusai.resilience.argus_orphan_clean) (C(failed_resources) repeats C(failed)).
   returned: when O(clean_orphans) is set and the report is not V(unhealthy), also on a cleanup failure
   type: dict
-  sample: {found: [], removed: [], failed: [], failed_resources: [], duration_ms: 12}
+  sample: {found: [], removed: [], failed: [], failed_resources: [], leases_released: 0, duration_ms: 12}
 error:
   description:
     - The structured error of the first failed check (C(DOCKER_UNAVAILABLE) or C(DISK_SPACE_LOW)), or
@@ -138,6 +139,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.module_options 
 from ansible_collections.argusai.resilience.plugins.module_utils.module_support import (
     FailWithResult,
     ModuleRun,
+    cleanup_changed,
     run_module,
 )
 from ansible_collections.argusai.resilience.plugins.module_utils.preflight import (
@@ -172,8 +174,10 @@ def core(run: ModuleRun) -> dict:
     result = {"changed": False, "report": report, "ansible_facts": {"argus_preflight": report}}
     if run.params["clean_orphans"] and report["overall"] != UNHEALTHY:
         cleanup, error = checker.clean(run.check_mode)
-        changed = bool(cleanup["found"]) if run.check_mode else bool(cleanup["removed"])
-        result.update(changed=changed, orphan_cleanup=dict(cleanup, failed_resources=cleanup["failed"]))
+        result.update(
+            changed=cleanup_changed(cleanup, run.check_mode),
+            orphan_cleanup=dict(cleanup, failed_resources=cleanup["failed"]),
+        )
         if error is not None:
             raise FailWithResult(error, **result)
     return result

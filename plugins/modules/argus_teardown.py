@@ -75,6 +75,14 @@ failed_resources:
   returned: always, also on failure
   type: list
   elements: dict
+leases_released:
+  description:
+    - How many port leases of the run were given back (volumes kept in the daemon, not listed in
+      RV(found)); a teardown that only released leases, of a run whose containers were never created,
+      is a change too. V(0) in check mode.
+  returned: always, also on failure
+  type: int
+  sample: 1
 duration_ms:
   description: Time the listing and removal took, in milliseconds.
   returned: always, also on failure

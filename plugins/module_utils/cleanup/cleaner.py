@@ -298,7 +298,8 @@ class OrphanCleaner:
             return list(pool.map(self._remove_and_report, resources))
 
     def clean(self, check_mode: bool = False) -> dict[str, Any]:
-        """Detect and (unless ``check_mode``) remove; returns ``{found, removed, failed, duration_ms}``."""
+        """Detect and (unless ``check_mode``) remove; returns ``{found, removed, failed, leases_released,
+        duration_ms}`` (``leases_released``: the port leases of the ended runs given back, a count)."""
         started = self._monotonic()
         cutoff = Cutoff.now(self.client)
         found, excluded = self.detect(cutoff)
@@ -332,6 +333,7 @@ class OrphanCleaner:
             "found": found,
             "removed": removed,
             "failed": failed,
+            "leases_released": turn.get("leases_released", 0),
             "duration_ms": int((self._monotonic() - started) * 1000),
         }
         self.events.emit(

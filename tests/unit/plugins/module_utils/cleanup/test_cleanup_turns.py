@@ -15,6 +15,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.cleaner
 )
 from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.teardown import RunTeardown
 from ansible_collections.argusai.resilience.plugins.module_utils.events import EventLog
+from ansible_collections.argusai.resilience.plugins.module_utils.module_support import cleanup_result
 from ansible_collections.argusai.resilience.plugins.module_utils.ports.leases import Owner, lease_name
 from ansible_collections.argusai.resilience.plugins.module_utils.ports.resolver import PortResolver
 
@@ -70,8 +71,13 @@ def test_check_mode_takes_no_turn_and_releases_nothing(daemon, client):
 def test_teardown_releases_its_runs_leases_only(daemon, client):
     lease(client, "shop", "r1", 8000)
     lease(client, "shop", "r2", 8001)
-    RunTeardown(client, CleanupOptions("shop", "r1"), EventLog("shop", "r1")).clean()
+    teardown = RunTeardown(client, CleanupOptions("shop", "r1"), EventLog("shop", "r1"))
+    result = cleanup_result(teardown, check_mode=False)
     assert sorted(daemon.volume_store) == [lease_name("tcp", 8001)]
+    # a run whose only trace was a lease (its container never created): giving it back is a change
+    assert result["removed"] == [] and result["leases_released"] == 1 and result["changed"] is True
+    again = cleanup_result(teardown, check_mode=False)
+    assert again["leases_released"] == 0 and again["changed"] is False
 
 
 def test_cleanups_of_one_project_take_turns(daemon):
