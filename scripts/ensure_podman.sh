@@ -50,6 +50,27 @@ ensure_image() {
     say "$IMAGE loaded into Podman."
 }
 
+service_pid() {
+    local pid
+    pid=$(cat "$PIDFILE" 2>/dev/null || true)
+    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == podman ]] && echo "$pid"
+}
+
+# A service started from a checkout since deleted has lost its working directory (and maybe its
+# containers.conf): the API answers, but every container start fails ("write child: broken pipe").
+service_stale() {
+    local conf
+    conf=$(tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | sed -n 's/^CONTAINERS_CONF=//p')
+    [[ "$(readlink "/proc/$1/cwd" 2>/dev/null)" == *" (deleted)" || ! -f "$conf" ]]
+}
+
+if pid=$(service_pid) && service_stale "$pid"; then
+    say "podman system service (pid $pid) was started from a directory that is gone; replacing it ..."
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+fi
+
 if api_ok; then
     say "Podman API answers on $SOCK (Podman $(api_version))."
     ensure_image
@@ -102,18 +123,13 @@ EOF
 mv "$CONF.tmp" "$CONF"
 export CONTAINERS_CONF="$CONF"
 
-service_pid() {
-    local pid
-    pid=$(cat "$PIDFILE" 2>/dev/null || true)
-    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == podman ]] && echo "$pid"
-}
-
 start_service() {
     rm -f "$PIDFILE" "$SOCK" # left by a service that was killed
     say "Starting podman system service on $SOCK (log: $LOG, config: $CONF) ..."
     mkdir -p "$(dirname "$LOG")" "$(dirname "$SOCK")" "$(dirname "$PIDFILE")"
     # setsid + nohup: the service must survive the make/CI process group that started it.
-    setsid nohup podman system service --time=0 "unix://$SOCK" >>"$LOG" 2>&1 </dev/null &
+    # Run from /: the service must not hold on to this checkout's directory.
+    setsid nohup env --chdir=/ podman system service --time=0 "unix://$SOCK" >>"$LOG" 2>&1 </dev/null &
     echo $! >"$PIDFILE"
     disown || true
 }
