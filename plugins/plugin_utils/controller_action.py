@@ -14,29 +14,58 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator, ValidationResult
+from ansible.module_utils.errors import (
+    MutuallyExclusiveError,
+    RequiredByError,
+    RequiredIfError,
+    RequiredOneOfError,
+    RequiredTogetherError,
+)
 from ansible.plugins.action import ActionBase
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError, from_exception
-from ansible_collections.argusai.resilience.plugins.module_utils.options import Option, argument_spec, check
+from ansible_collections.argusai.resilience.plugins.module_utils.module_support import failed_result
+from ansible_collections.argusai.resilience.plugins.module_utils.options import (
+    Option,
+    Problems,
+    argument_spec,
+    check,
+    validate_into,
+)
+
+# What Ansible's argument spec checks across options; the option table checks each option alone.
+ACROSS_OPTIONS = (MutuallyExclusiveError, RequiredOneOfError, RequiredTogetherError, RequiredIfError, RequiredByError)
+
+
+def raise_refused(options: Sequence[Option], validation: ValidationResult) -> None:
+    """Raise ``INVALID_INPUT`` naming every problem when Ansible's argument spec refused the arguments.
+
+    Each option's problems are named by the option table (``containers[1].memory``); the rules
+    across options (mutually exclusive, required one of) by Ansible's words.
+    """
+    if not validation.error_messages:
+        return
+    problems = Problems()
+    validate_into(options, validation.validated_parameters, "", problems, coerce=True)
+    for error in validation.errors.errors:
+        if isinstance(error, ACROSS_OPTIONS) or not problems.items:
+            reason, _sep, names = error.msg.rpartition(": ")
+            problems.add(names if reason else "", None, reason or error.msg)
+    problems.raise_if_any()
 
 
 def checked_arguments(options: Sequence[Option], args: Mapping[str, Any]) -> dict[str, Any]:
     """``args`` converted and checked as ``AnsibleModule`` would, then by the table's own rules."""
     validation = ArgumentSpecValidator(argument_spec(options)).validate(dict(args))
-    if validation.error_messages:
-        raise ArgusError(
-            "INVALID_INPUT",
-            "; ".join(validation.error_messages),
-            {"field": None, "errors": [{"field": None, "value": None, "reason": m} for m in validation.error_messages]},
-        )
+    raise_refused(options, validation)
     params = validation.validated_parameters
     check(options, params)
     return params
 
 
 def failed(error: ArgusError, **result: Any) -> dict[str, Any]:
-    """A failed task result: ``msg`` for people, ``error`` for machines."""
-    return dict(result, failed=True, changed=False, msg=f"{error.code}: {error.message}", error=error.to_dict())
+    """A failed task result that changed nothing: ``msg`` for people, ``error`` for machines."""
+    return dict(failed_result(error, result=result), changed=False)
 
 
 class ControllerAction(ActionBase):

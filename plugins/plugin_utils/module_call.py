@@ -31,21 +31,13 @@ from typing import Any
 from ansible import constants
 from ansible.module_utils.common.arg_spec import ModuleArgumentSpecValidator, ValidationResult
 from ansible.module_utils.common.parameters import remove_values
-from ansible.module_utils.errors import (
-    MutuallyExclusiveError,
-    RequiredByError,
-    RequiredIfError,
-    RequiredOneOfError,
-    RequiredTogetherError,
-)
 from ansible_collections.argusai.resilience.plugins.module_utils.docker_client import HAS_DOCKER
 from ansible_collections.argusai.resilience.plugins.module_utils.errors import ArgusError
-from ansible_collections.argusai.resilience.plugins.module_utils.module_support import failed_result, outcome
-from ansible_collections.argusai.resilience.plugins.module_utils.options import Problems, argument_spec, validate_into
+from ansible_collections.argusai.resilience.plugins.module_utils.module_support import outcome
+from ansible_collections.argusai.resilience.plugins.module_utils.options import argument_spec
+from ansible_collections.argusai.resilience.plugins.plugin_utils.controller_action import failed, raise_refused
 
 MODULES = "ansible_collections.argusai.resilience.plugins.modules"
-# What Ansible's argument spec checks across options; the option table checks each option alone.
-ACROSS_OPTIONS = (MutuallyExclusiveError, RequiredOneOfError, RequiredTogetherError, RequiredIfError, RequiredByError)
 
 
 def module_of(action: Any) -> ModuleType:
@@ -61,22 +53,12 @@ def validate(module: ModuleType, args: Mapping[str, Any]) -> ValidationResult:
 
 
 def refusal(module: ModuleType, args: Mapping[str, Any], validation: ValidationResult) -> dict[str, Any]:
-    """The failed result for arguments the argument spec refused: ``INVALID_INPUT`` with every problem.
-
-    Each option's problems are named by the option table (``containers[1].memory``); the rules
-    across options (mutually exclusive, required one of) by Ansible's words.
-    """
-    problems = Problems()
-    validate_into(module.OPTIONS, validation.validated_parameters, "", problems, coerce=True)
-    for error in validation.errors.errors:
-        if isinstance(error, ACROSS_OPTIONS) or not problems.items:
-            reason, _sep, names = error.msg.rpartition(": ")
-            problems.add(names if reason else "", None, reason or error.msg)
+    """The failed result for arguments the argument spec refused: ``INVALID_INPUT`` with every problem."""
     try:
-        problems.raise_if_any()
+        raise_refused(module.OPTIONS, validation)
     except ArgusError as exc:
         context = {key: args.get(key) for key in ("project", "run_id") if isinstance(args.get(key), str)}
-        return dict(failed_result(exc.with_context(**context)), changed=False)
+        return failed(exc.with_context(**context))
     raise AssertionError("refusal() of arguments the argument spec accepted")
 
 
