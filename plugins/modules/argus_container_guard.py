@@ -239,8 +239,8 @@ network_verification:
   type: dict
 phase:
   description:
-    - On failure, the phase that failed - V(reconcile) (O(keep_services)), V(ports) (O(resolve_ports)),
-      V(containers) or V(network_verification) (O(verify)).
+    - On failure, the phase that failed - V(connect) (the daemon could not be reached), V(reconcile)
+      (O(keep_services)), V(ports) (O(resolve_ports)), V(containers) or V(network_verification) (O(verify)).
   returned: failure
   type: str
 action:

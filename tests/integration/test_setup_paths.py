@@ -281,3 +281,16 @@ def test_the_role_names_the_stage_that_failed_inside_a_combined_call(
         assert web["Status"] == "created"
     if stage == "network_verification":
         assert result["network_verification"]["all_reachable"] is False
+
+
+def test_a_daemon_lost_before_the_guard_call_fails_its_first_stage(tmp_path, test_image, unique_project):
+    """Preflight and cleanup off, the daemon unreachable: the guard call fails before any phase
+    (phase connect), and the role names its first stage, the mocks, not the connectivity check."""
+    from test_role_setup import run_setup
+
+    config = _role_config(
+        unique_project, test_image, resilience={"preflight": {"enabled": False, "clean_orphans": False}}
+    )
+    proc, _result, error = run_setup(tmp_path, config, {"argus_docker_host": "unix:///nonexistent/docker.sock"})
+    assert proc.returncode != 0 and error is not None, proc.stdout[-3000:]
+    assert error["code"] == "DOCKER_UNAVAILABLE" and error["stage"] == "mocks", error

@@ -104,6 +104,10 @@ def guard_call(run: ModuleRun) -> dict[str, Any]:
     unknown = [name for name in run.params["start_first"] if name not in names]
     if unknown:
         raise invalid_input("start_first", unknown, "must name items of containers")
+    try:
+        run.client()  # the daemon first: one that cannot be reached fails no phase of its own
+    except ArgusError as exc:
+        raise FailWithResult(exc, phase="connect") from exc
     check = connectivity_check(run)
     phases: dict[str, int] = {}
     began = time.monotonic()
@@ -114,7 +118,6 @@ def guard_call(run: ModuleRun) -> dict[str, Any]:
     guardian = ContainerGuardian(
         run.client(), run.params["project"], run.params["run_id"], run.events, check_mode=run.check_mode
     )
-    started = time.monotonic()
     outcomes = guardian.ensure_all(specs, run.params["start_first"], None if run.check_mode else check)
     phases["containers"] = _ms_since(began)
     port_mappings = [mapping for outcome in outcomes for mapping in outcome.port_mappings]
@@ -132,7 +135,7 @@ def guard_call(run: ModuleRun) -> dict[str, Any]:
         result.update(
             containers=items,
             restart_histories=[item["restart_history"] for item in items],
-            duration_ms=int((time.monotonic() - started) * 1000),
+            duration_ms=phases["containers"],
         )
     failed = [outcome for outcome in outcomes if outcome.error is not None]
     if failed:
