@@ -69,13 +69,13 @@ def _docker_ts(nanos: int) -> str:
     return f"{nanos // 1_000_000_000}.{nanos % 1_000_000_000:09d}"
 
 
-def _rfc3339(nanos: int) -> str:
+def rfc3339(nanos: int) -> str:
     """Epoch nanoseconds as RFC 3339 UTC with nanoseconds (what Podman parses to the nanosecond)."""
     seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(nanos // 1_000_000_000))
     return f"{seconds}.{nanos % 1_000_000_000:09d}Z"
 
 
-TIME_FORMATS = {DOCKER: _docker_ts, PODMAN: _rfc3339}
+TIME_FORMATS = {DOCKER: _docker_ts, PODMAN: rfc3339}
 
 
 def _health_status(event: dict[str, Any], action: str) -> str:

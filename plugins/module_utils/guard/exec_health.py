@@ -51,6 +51,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.guard.event_str
     PendingWatch,
     Sighting,
     parse_docker_time,
+    rfc3339,
 )
 from ansible_collections.argusai.resilience.plugins.module_utils.machine.runtime import DOCKER, PODMAN, runtime_of
 
@@ -64,11 +65,6 @@ OUTPUT_BYTES = 4096  # and the first 4096 bytes of each output
 PODMAN_MIN_WINDOW_SECONDS = 0.1
 # Docker's defaults for a healthcheck field left at 0
 DEFAULT_INTERVAL_S, DEFAULT_TIMEOUT_S, DEFAULT_RETRIES = 30.0, 30.0, 3
-
-
-def _utc(nanos: int) -> str:
-    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(nanos // 1_000_000_000))
-    return f"{seconds}.{nanos % 1_000_000_000:09d}Z"
 
 
 @dataclass
@@ -85,8 +81,8 @@ class Probe:
 
     def entry(self) -> dict[str, Any]:
         return {
-            "Start": _utc(self.start_ns),
-            "End": _utc(self.end_ns),
+            "Start": rfc3339(self.start_ns),
+            "End": rfc3339(self.end_ns),
             "ExitCode": self.exit_code,
             "Output": self.output,
         }

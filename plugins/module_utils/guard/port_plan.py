@@ -17,6 +17,7 @@ from typing import Any
 from ansible_collections.argusai.resilience.plugins.module_utils.config.plan import port_name
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.options import DEFAULTS
 from ansible_collections.argusai.resilience.plugins.module_utils.guard.spec import ContainerSpec, PortSpec
+from ansible_collections.argusai.resilience.plugins.module_utils.ports.resolver import PortMapping
 
 
 def _request_name(spec: ContainerSpec, port: PortSpec) -> str:
@@ -36,15 +37,16 @@ def port_requests(specs: list[ContainerSpec]) -> list[dict[str, Any]]:
 def kept_mappings(requests: list[dict[str, Any]], kept: Mapping[str, int]) -> list[dict[str, Any]]:
     """The mapping rows of the ports a rerun keeps from its running containers."""
     return [
-        {
-            "service": request["name"],
-            "original_port": request["port"],
-            "actual_port": kept[request["name"]],
-            "reassigned": kept[request["name"]] != request["port"],
-            "occupied_by": None,
-            "protocol": request["protocol"],
-            "kept_from_run": True,
-        }
+        dict(
+            PortMapping(
+                request["name"],
+                request["port"],
+                kept[request["name"]],
+                kept[request["name"]] != request["port"],
+                protocol=request["protocol"],
+            ).to_dict(),
+            kept_from_run=True,
+        )
         for request in requests
         if request["name"] in kept
     ]

@@ -115,17 +115,18 @@ class TierRun:
         return False
 
     # ------------------------------------------------------------------ once all are ready
+    def _none_failed(self) -> bool:
+        """No container that ended so far failed or was held back."""
+        return all(outcome.error is None and outcome.final_status != NOT_STARTED for outcome in self.ended.values())
+
     def _all_succeeded(self) -> bool:
-        return len(self.ended) == len(self.specs) and all(
-            outcome.error is None and outcome.final_status != NOT_STARTED for outcome in self.ended.values()
-        )
+        return len(self.ended) == len(self.specs) and self._none_failed()
 
     def _after_all_ready(self) -> None:
         for ready in self.ready.values():
             if not ready.wait(self.all_deadline.remaining()):
                 return  # checked after the supervisions instead
-        failed = [outcome for outcome in self.ended.values() if outcome.error is not None]
-        if not failed and not any(outcome.final_status == NOT_STARTED for outcome in self.ended.values()):
+        if self._none_failed():
             self._check()
 
     def _check(self) -> None:
