@@ -134,20 +134,22 @@ def failed_result(
     return dict(result, failed=True, msg=f"{error.code}: {error.message}", error=error.to_dict())
 
 
-def cleanup_changed(result: dict[str, Any], check_mode: bool) -> bool:
-    """Whether a cleanup's ``result`` is a change: something removed or a port lease given back, or in
-    check mode something found that would be removed."""
-    return bool(result["found"]) if check_mode else bool(result["removed"] or result["leases_released"])
+def cleanup_outcome(cleaner: Any, check_mode: bool) -> tuple[dict[str, Any], ArgusError | None]:
+    """An OrphanCleaner run: its result with ``changed`` and ``failed_resources``, and its
+    CLEANUP_FAILED error (None when every resource went).
+
+    A change is something removed or a port lease given back; in check mode, something found that
+    would be removed. ``failed_resources`` repeats ``failed`` because Ansible owns a result's
+    ``failed`` key.
+    """
+    result = cleaner.clean(check_mode=check_mode)
+    changed = bool(result["found"]) if check_mode else bool(result["removed"] or result["leases_released"])
+    return dict(result, changed=changed, failed_resources=result["failed"]), cleaner.error_for(result)
 
 
 def cleanup_result(cleaner: Any, check_mode: bool) -> dict[str, Any]:
-    """Module result of an OrphanCleaner run; fails with its CLEANUP_FAILED error.
-
-    ``failed_resources`` repeats ``failed`` because Ansible owns a result's ``failed`` key.
-    """
-    result = cleaner.clean(check_mode=check_mode)
-    changed = cleanup_changed(result, check_mode)
-    error = cleaner.error_for(result)
+    """Module result of an OrphanCleaner run; fails with its CLEANUP_FAILED error."""
+    result, error = cleanup_outcome(cleaner, check_mode)
     if error is not None:
-        raise FailWithResult(error, changed=changed, failed_resources=result["failed"], **result)
-    return dict(result, changed=changed, failed_resources=result["failed"])
+        raise FailWithResult(error, **result)
+    return result

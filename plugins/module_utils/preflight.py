@@ -292,14 +292,3 @@ class PreflightChecker:
         self.events.emit("preflight_end", overall=overall, duration_ms=report["duration_ms"])
         self.failure = next((c.error for c in checks if c.status == FAIL), None)
         return report
-
-    def clean(self, check_mode: bool) -> tuple[dict[str, Any], ArgusError | None]:
-        """``clean_orphans``: the orphan cleanup on the checks' client, ``(result, CLEANUP_FAILED or None)``."""
-        from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.cleaner import (
-            CleanupOptions,
-            OrphanCleaner,
-        )
-
-        cleaner = OrphanCleaner(self.client, CleanupOptions(self.options.project, self.options.run_id), self.events)
-        result = cleaner.clean(check_mode=check_mode)
-        return result, cleaner.error_for(result)

@@ -129,6 +129,7 @@ error:
   type: dict
 """
 
+from ansible_collections.argusai.resilience.plugins.module_utils.cleanup.cleaner import CleanupOptions, OrphanCleaner
 from ansible_collections.argusai.resilience.plugins.module_utils.module_options import (
     DOCKER,
     MACHINE_CHECKS,
@@ -139,7 +140,7 @@ from ansible_collections.argusai.resilience.plugins.module_utils.module_options 
 from ansible_collections.argusai.resilience.plugins.module_utils.module_support import (
     FailWithResult,
     ModuleRun,
-    cleanup_changed,
+    cleanup_outcome,
     run_module,
 )
 from ansible_collections.argusai.resilience.plugins.module_utils.preflight import (
@@ -173,11 +174,9 @@ def core(run: ModuleRun) -> dict:
         raise FailWithResult(checker.failure, report=report)  # an unhealthy report always has a failed check
     result = {"changed": False, "report": report, "ansible_facts": {"argus_preflight": report}}
     if run.params["clean_orphans"] and report["overall"] != UNHEALTHY:
-        cleanup, error = checker.clean(run.check_mode)
-        result.update(
-            changed=cleanup_changed(cleanup, run.check_mode),
-            orphan_cleanup=dict(cleanup, failed_resources=cleanup["failed"]),
-        )
+        cleaner = OrphanCleaner(checker.client, CleanupOptions(run.params["project"], run.params["run_id"]), run.events)
+        cleanup, error = cleanup_outcome(cleaner, run.check_mode)
+        result.update(changed=cleanup.pop("changed"), orphan_cleanup=cleanup)
         if error is not None:
             raise FailWithResult(error, **result)
     return result
