@@ -205,9 +205,7 @@ class NetworkVerifier:
         """Probe one target until it answers or ``deadline`` passes (no attempt starts after it)."""
         result = new_result(target)
         result["probe"] = kit.method
-        attempt = 0
         while True:
-            attempt += 1
             started = self.clock()
             final = self._attempt(kit, target, result)
             count_attempt(result)
@@ -217,7 +215,7 @@ class NetworkVerifier:
                 service=target.name,
                 hostname=target.host,
                 port=target.port,
-                attempt=attempt,
+                attempt=result["attempts"],
                 final=last,
                 status=result["status"],
                 dns_resolved=result["dns_resolved"],
@@ -230,7 +228,7 @@ class NetworkVerifier:
             )
             if last:
                 break
-            self.sleep(deadline.cap(delay_ms(attempt, "exponential", RETRY_INITIAL_MS, RETRY_MAX_MS) / 1000.0))
+            self.sleep(deadline.cap(delay_ms(result["attempts"], "exponential", RETRY_INITIAL_MS, RETRY_MAX_MS) / 1000.0))
         if result["status"] == DNS_FAILED:
             result["hint"] = self._dns_hint(target.host)
         return result
