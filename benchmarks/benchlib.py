@@ -9,11 +9,15 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
+# The fact cache of the benchmark's own runs (breakers, remembered config files), removed when it
+# exits: never the checkout's .cache/facts, where a failed round could open a developer's breaker.
+_FACTS = tempfile.TemporaryDirectory(prefix="argus-bench-facts-")
 
 
 def ansible_env(**extra: str) -> dict[str, str]:
@@ -23,6 +27,7 @@ def ansible_env(**extra: str) -> dict[str, str]:
         {
             "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
             "ANSIBLE_COLLECTIONS_PATH": str(ROOT / "build" / "collections"),
+            "ANSIBLE_CACHE_PLUGIN_CONNECTION": _FACTS.name,
             "ANSIBLE_NOCOLOR": "1",
             "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
         }
