@@ -220,7 +220,11 @@ def test_a_fault_without_a_fix_is_given_up_at_once(tmp_path, agent, project, doc
     # retried once only when the error says a retry can pass
     assert agent.setup_rounds == (2 if entry["error"]["retryable"] else 1)
     assert [a["id"] for a in agent.ran] in ([], ["run_teardown"])
+    offered = [a["id"] for a in entry["error"]["suggested_actions"] if a["id"] == "run_teardown"]
+    assert [a["id"] for a in agent.ran] == offered  # the agent follows the cleanup the error offers
     assert live(docker_client, project) == set()  # the give-up's teardown (if any) left nothing running
+    if offered:  # and it removed the run whole, the exited containers too
+        assert docker_client.containers.list(all=True, filters={"label": f"argusai.project={project}"}) == []
 
 
 def test_following_every_action_never_removes_the_live_run(tmp_path, agent, project, docker_client, test_image):
