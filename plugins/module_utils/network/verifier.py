@@ -228,7 +228,8 @@ class NetworkVerifier:
             )
             if last:
                 break
-            self.sleep(deadline.cap(delay_ms(result["attempts"], "exponential", RETRY_INITIAL_MS, RETRY_MAX_MS) / 1000.0))
+            retry_ms = delay_ms(result["attempts"], "exponential", RETRY_INITIAL_MS, RETRY_MAX_MS)
+            self.sleep(deadline.cap(retry_ms / 1000.0))
         if result["status"] == DNS_FAILED:
             result["hint"] = self._dns_hint(target.host)
         return result
